@@ -1,0 +1,14 @@
+//! The Prometheus text exposition format (version 0.0.4), written directly
+//! into a byte buffer.
+//!
+//! Metrics created by this crate keep their label sets pre-rendered, so
+//! encoding a series is a handful of `memcpy`s plus an integer or float
+//! formatting; nothing is collected into an intermediate model first.
+//! Metrics of the `prometheus` crate go through its model ([`proto`]).
+
+mod proto;
+mod text;
+
+pub(crate) use proto::write_proto_family;
+pub(crate) use text::f64_to_string;
+pub use text::{FamilyWriter, LabelRender, TextWriter};

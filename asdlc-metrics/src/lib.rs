@@ -1,0 +1,64 @@
+//! Prometheus metrics for tokio/axum/Redis services with almost no code.
+//!
+//! ```no_run
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     asdlc_metrics::init("workers"); // service="workers" on every series
+//!     let server = asdlc_metrics::serve_metrics("0.0.0.0:8081").await?; // /metrics + /health
+//!     asdlc_metrics::standard().active_tasks.inc();
+//!     # server.shutdown().await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! * [`init`] names the service; [`registry()`] is the global registry and
+//!   [`standard()`] the standard `asdlc_*` metric set in it.
+//! * [`Counter`], [`Gauge`], [`Histogram`] and their labelled families
+//!   ([`CounterVec`], …) are this crate's own metric types, cheap on the hot
+//!   path; metrics of the `prometheus` crate can be registered as well.
+//! * [`Collector`]s run at scrape time; a failing one is logged and counted
+//!   in `asdlc_collector_errors_total`, never fatal.
+//! * With the `axum` feature (default): [`exposition`] (the `/metrics`
+//!   handler) and [`serve_metrics`].
+//!
+//! Every series carries `service="<name>"`, exported once with one type.
+#![deny(missing_docs)]
+
+mod collector;
+pub mod collectors;
+mod encoding;
+mod error;
+mod log;
+mod metric;
+mod registry;
+mod service;
+mod standard;
+
+#[cfg(feature = "axum")]
+pub mod exposition;
+#[cfg(feature = "axum")]
+mod server;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use collector::{CollectError, Collector, CollectorOutput};
+pub use encoding::{FamilyWriter, TextWriter};
+pub use error::Error;
+pub use metric::{
+    Cell, Counter, CounterCell, CounterVec, DEFAULT_BUCKETS, Desc, Family, Gauge, GaugeCell,
+    GaugeVec, Histogram, HistogramCell, HistogramTimer, HistogramVec, LabelSet, LabelValue, Metric,
+    MetricKind, Opts, Series, Untyped,
+};
+pub use registry::Registry;
+#[cfg(feature = "axum")]
+pub use server::{MetricsServer, ServeError, metrics_app, serve_metrics, serve_registry};
+pub use service::{ServiceInfo, init, service_info, service_name};
+pub use standard::{REDIS_BUCKETS, StandardMetrics, registry, standard};
+
+pub(crate) use log::log_limited;
+
+/// The macros, re-exported so users depend on this crate only.
+#[allow(unused_imports)]
+pub use asdlc_metrics_macros::*;

@@ -1,0 +1,305 @@
+use std::cell::Cell as StdCell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use super::series::{Cell, sealed::Sealed};
+use super::{Metric, MetricKind, Opts, Series};
+use crate::encoding::f64_to_string;
+use crate::{Error, TextWriter};
+
+/// The standard request-latency buckets (seconds): `.005 .01 .025 .05 .1
+/// .25 .5 1 2.5 5 10`.
+pub const DEFAULT_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Atomics per cache line.
+const SLOTS_PER_LINE: usize = 8;
+
+/// A cache line of counters; stripes never share one, so threads writing
+/// different stripes never contend.
+#[repr(align(64))]
+#[derive(Default)]
+struct Line([AtomicU64; SLOTS_PER_LINE]);
+
+/// How many stripes each histogram has: enough that threads (assigned round
+/// robin) rarely share one, capped to keep memory per series bounded.
+static STRIPES: LazyLock<usize> = LazyLock::new(|| {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    (cpus * 4).next_power_of_two().clamp(1, 16)
+});
+
+static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static THREAD_STRIPE: StdCell<usize> = const { StdCell::new(usize::MAX) };
+}
+
+/// This thread's stripe index (not yet reduced modulo the stripe count).
+#[inline]
+fn thread_stripe() -> usize {
+    THREAD_STRIPE.with(|s| {
+        let v = s.get();
+        if v != usize::MAX {
+            return v;
+        }
+        let v = NEXT_STRIPE.fetch_add(1, Ordering::Relaxed);
+        s.set(v);
+        v
+    })
+}
+
+/// Value store of a [`Histogram`](super::Histogram).
+///
+/// Observations go to one of several stripes, chosen per thread, each on its
+/// own cache lines: two threads timing the same function do not bounce a
+/// cache line between them. Each stripe holds the sum (as `f64` bits) and a
+/// non-cumulative count per bucket; a scrape adds the stripes up.
+pub struct HistogramCell {
+    bounds: Arc<[f64]>,
+    lines: Box<[Line]>,
+    lines_per_stripe: usize,
+    stripe_mask: usize,
+}
+
+impl std::fmt::Debug for HistogramCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HistogramCell")
+            .field("bounds", &self.bounds)
+            .field("count", &self.count())
+            .field("sum", &self.sum())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sealed for HistogramCell {}
+
+impl Cell for HistogramCell {
+    const KIND: MetricKind = MetricKind::Histogram;
+
+    fn new(buckets: Option<&Arc<[f64]>>) -> Self {
+        let bounds = buckets
+            .cloned()
+            .unwrap_or_else(|| Arc::from(DEFAULT_BUCKETS));
+        // Slot 0: sum; slots 1..=len: finite buckets; slot len+1: +Inf.
+        let slots = bounds.len() + 2;
+        let lines_per_stripe = slots.div_ceil(SLOTS_PER_LINE);
+        let stripes = *STRIPES;
+        let lines = (0..stripes * lines_per_stripe)
+            .map(|_| Line::default())
+            .collect();
+        HistogramCell {
+            bounds,
+            lines,
+            lines_per_stripe,
+            stripe_mask: stripes - 1,
+        }
+    }
+
+    fn encode(&self, name: &str, labels: &str, out: &mut TextWriter<'_>) {
+        let mut cumulative = 0u64;
+        for (i, bound) in self.bounds.iter().enumerate() {
+            cumulative += self.bucket_total(i + 1);
+            let le = f64_to_string(*bound);
+            out.series_head(name, "_bucket", labels, Some(&le));
+            out.value_u64(cumulative);
+        }
+        cumulative += self.bucket_total(self.bounds.len() + 1);
+        out.series_head(name, "_bucket", labels, Some("+Inf"));
+        out.value_u64(cumulative);
+        out.series_head(name, "_sum", labels, None);
+        out.value_f64(self.sum());
+        out.series_head(name, "_count", labels, None);
+        out.value_u64(cumulative);
+    }
+}
+
+impl HistogramCell {
+    #[inline]
+    fn slot(&self, stripe: usize, slot: usize) -> &AtomicU64 {
+        let index = stripe * self.lines_per_stripe * SLOTS_PER_LINE + slot;
+        &self.lines[index / SLOTS_PER_LINE].0[index % SLOTS_PER_LINE]
+    }
+
+    #[inline]
+    pub(crate) fn observe(&self, v: f64) {
+        let bucket = if self.bounds.len() <= 16 {
+            self.bounds
+                .iter()
+                .position(|&b| v <= b)
+                .unwrap_or(self.bounds.len())
+        } else if v.is_nan() {
+            self.bounds.len()
+        } else {
+            self.bounds.partition_point(|&b| b < v)
+        };
+        let stripe = thread_stripe() & self.stripe_mask;
+        self.slot(stripe, bucket + 1)
+            .fetch_add(1, Ordering::Relaxed);
+        let sum = self.slot(stripe, 0);
+        let mut current = sum.load(Ordering::Relaxed);
+        loop {
+            let next = (f64::from_bits(current) + v).to_bits();
+            match sum.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    fn bucket_total(&self, slot: usize) -> u64 {
+        (0..=self.stripe_mask)
+            .map(|s| self.slot(s, slot).load(Ordering::Relaxed))
+            .sum()
+    }
+
+    pub(crate) fn count(&self) -> u64 {
+        (1..=self.bounds.len() + 1)
+            .map(|slot| self.bucket_total(slot))
+            .sum()
+    }
+
+    pub(crate) fn sum(&self) -> f64 {
+        (0..=self.stripe_mask)
+            .map(|s| f64::from_bits(self.slot(s, 0).load(Ordering::Relaxed)))
+            .sum()
+    }
+
+    pub(crate) fn bounds(&self) -> &[f64] {
+        &self.bounds
+    }
+}
+
+impl Series<HistogramCell> {
+    /// A standalone histogram with explicit bucket bounds.
+    ///
+    /// # Errors
+    /// When the name is invalid or the bounds are empty, not finite or not
+    /// strictly increasing.
+    pub fn with_buckets(
+        name: impl Into<std::borrow::Cow<'static, str>>,
+        help: impl Into<std::borrow::Cow<'static, str>>,
+        bounds: &[f64],
+    ) -> Result<Self, Error> {
+        Self::from_opts(Opts::new(name, help).buckets(bounds.iter().copied()))
+    }
+
+    /// Records one observation.
+    #[inline]
+    pub fn observe(&self, v: f64) {
+        self.cell().observe(v);
+    }
+
+    /// Records a duration in seconds.
+    #[inline]
+    pub fn observe_duration(&self, d: Duration) {
+        self.cell().observe(d.as_secs_f64());
+    }
+
+    /// Starts a timer that records the elapsed seconds when dropped.
+    ///
+    /// ```
+    /// let h = asdlc_metrics::Histogram::new("asdlc_demo_duration_seconds", "Demo.")?;
+    /// {
+    ///     let _timer = h.start_timer();
+    /// }
+    /// assert_eq!(h.sample_count(), 1);
+    /// # Ok::<(), asdlc_metrics::Error>(())
+    /// ```
+    pub fn start_timer(&self) -> HistogramTimer {
+        HistogramTimer {
+            histogram: self.clone(),
+            start: Instant::now(),
+        }
+    }
+
+    /// Observations so far.
+    pub fn sample_count(&self) -> u64 {
+        self.cell().count()
+    }
+
+    /// Sum of all observations.
+    pub fn sample_sum(&self) -> f64 {
+        self.cell().sum()
+    }
+
+    /// The bucket upper bounds (without `+Inf`).
+    pub fn bounds(&self) -> &[f64] {
+        self.cell().bounds()
+    }
+}
+
+/// Records the time since [`Histogram::start_timer`](super::Histogram::start_timer) when dropped.
+#[must_use = "the timer records when dropped; dropping it at once records ~0 s"]
+#[derive(Debug)]
+pub struct HistogramTimer {
+    histogram: Series<HistogramCell>,
+    start: Instant,
+}
+
+impl Drop for HistogramTimer {
+    fn drop(&mut self) {
+        self.histogram.observe_duration(self.start.elapsed());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::TextWriter;
+
+    #[test]
+    fn buckets_are_cumulative_and_le_inclusive() {
+        let h = Series::<HistogramCell>::with_buckets("t_seconds", "t", &[1.0, 2.0]).unwrap();
+        for v in [0.5, 1.0, 1.5, 3.0, f64::NAN] {
+            h.observe(v);
+        }
+        let mut buf = Vec::new();
+        h.encode(&mut TextWriter::new(&mut buf, "s"));
+        let text = String::from_utf8(buf).unwrap();
+        assert!(
+            text.contains("t_seconds_bucket{service=\"s\",le=\"1\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("t_seconds_bucket{service=\"s\",le=\"2\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("t_seconds_bucket{service=\"s\",le=\"+Inf\"} 5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("t_seconds_count{service=\"s\"} 5\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn stripes_add_up_across_threads() {
+        let h = Series::<HistogramCell>::with_buckets("t_seconds", "t", &[1.0]).unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..1000 {
+                        h.observe(0.5);
+                    }
+                });
+            }
+        });
+        assert_eq!(h.sample_count(), 8000);
+        assert!((h.sample_sum() - 4000.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn many_bounds_use_binary_search() {
+        let bounds: Vec<f64> = (1..=40).map(f64::from).collect();
+        let h = Series::<HistogramCell>::with_buckets("t_seconds", "t", &bounds).unwrap();
+        h.observe(17.5);
+        h.observe(f64::NAN);
+        // 17.5 falls in the bucket of bound 18 (index 17), stored in slot 18.
+        assert_eq!(h.cell().bucket_total(18), 1);
+        assert_eq!(h.cell().bucket_total(41), 1);
+    }
+}

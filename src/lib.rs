@@ -1,0 +1,17 @@
+//! Test kit for asdlc-metrics' own tests, examples and benchmarks (this
+//! package is never published).
+//!
+//! It starts real processes — `redis-server`, `victoria-metrics` — on free
+//! loopback ports in temporary directories, and checks exposition with
+//! `promtool`. A missing tool is an error that says how to install it, so a
+//! test that needs one fails loudly instead of skipping.
+
+pub mod exposition;
+pub mod net;
+pub mod promtool;
+pub mod tools;
+
+/// The README's Rust examples, compiled and run as doctests so it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

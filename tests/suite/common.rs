@@ -1,0 +1,32 @@
+//! Helpers shared by the integration tests.
+
+use std::sync::Once;
+
+/// Names the process `suite` once, so tests that read the global registry
+/// agree on the service label.
+pub fn init_global() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        asdlc_metrics::init(asdlc_metrics::ServiceInfo::new("suite").version("9.9.9"))
+    });
+}
+
+/// An HTTP client that leaves `Content-Encoding` alone, so tests see the
+/// bytes the server sent.
+pub fn raw_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_gzip()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .expect("reqwest client")
+}
+
+/// Decompresses a gzip body.
+pub fn gunzip(body: &[u8]) -> Vec<u8> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .read_to_end(&mut out)
+        .expect("valid gzip");
+    out
+}
