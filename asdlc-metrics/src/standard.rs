@@ -29,6 +29,9 @@ pub struct StandardMetrics {
     pub http_requests_total: CounterVec,
     /// `asdlc_http_request_duration_seconds{method, endpoint}`.
     pub http_request_duration_seconds: HistogramVec,
+    /// `asdlc_http_requests_in_flight{method, endpoint}` (beyond the table:
+    /// fed by the HTTP middleware).
+    pub http_requests_in_flight: GaugeVec,
     /// `asdlc_events_processed_total{event_type, status}`.
     pub events_processed_total: CounterVec,
     /// `asdlc_active_tasks`.
@@ -39,6 +42,9 @@ pub struct StandardMetrics {
     pub redis_connection_up: Gauge,
     /// `asdlc_redis_operation_duration_seconds{operation}`.
     pub redis_operation_duration_seconds: HistogramVec,
+    /// `asdlc_redis_operation_errors_total{operation}` (beyond the table:
+    /// fed by `#[redis_op]` and the instrumented connection).
+    pub redis_operation_errors_total: CounterVec,
     /// `asdlc_process_memory_bytes{type}` (`rss`, `virtual`), refreshed at
     /// scrape time on Linux; absent elsewhere.
     pub process_memory_bytes: GaugeVec,
@@ -56,12 +62,14 @@ impl StandardMetrics {
             service_info: registry.register(&m.service_info)?,
             http_requests_total: registry.register(&m.http_requests_total)?,
             http_request_duration_seconds: registry.register(&m.http_request_duration_seconds)?,
+            http_requests_in_flight: registry.register(&m.http_requests_in_flight)?,
             events_processed_total: registry.register(&m.events_processed_total)?,
             active_tasks: registry.register(&m.active_tasks)?,
             active_workers: registry.register(&m.active_workers)?,
             redis_connection_up: registry.register(&m.redis_connection_up)?,
             redis_operation_duration_seconds: registry
                 .register(&m.redis_operation_duration_seconds)?,
+            redis_operation_errors_total: registry.register(&m.redis_operation_errors_total)?,
             process_memory_bytes: registry.register(&m.process_memory_bytes)?,
         })
     }
@@ -80,6 +88,13 @@ impl StandardMetrics {
                 Opts::new(
                     "asdlc_http_request_duration_seconds",
                     "HTTP request latency in seconds.",
+                )
+                .labels(["method", "endpoint"]),
+            ),
+            http_requests_in_flight: build(
+                Opts::new(
+                    "asdlc_http_requests_in_flight",
+                    "HTTP requests being served.",
                 )
                 .labels(["method", "endpoint"]),
             ),
@@ -106,6 +121,13 @@ impl StandardMetrics {
                 )
                 .labels(["operation"])
                 .buckets(REDIS_BUCKETS.iter().copied()),
+            ),
+            redis_operation_errors_total: build(
+                Opts::new(
+                    "asdlc_redis_operation_errors_total",
+                    "Failed Redis operations.",
+                )
+                .labels(["operation"]),
             ),
             process_memory_bytes: build(
                 Opts::new(
