@@ -24,12 +24,20 @@
 //! Every series carries `service="<name>"`, exported once with one type.
 #![deny(missing_docs)]
 
+// Lets the derive macros' `::asdlc_metrics::…` paths resolve inside this
+// crate too (the standard metric set is declared with `#[derive(Metrics)]`).
+extern crate self as asdlc_metrics;
+
+mod callsite;
 mod collector;
 pub mod collectors;
 mod encoding;
 mod error;
+mod guard;
 mod log;
 mod metric;
+mod outcome;
+pub mod redis_state;
 mod registry;
 mod service;
 mod standard;

@@ -185,6 +185,16 @@ impl LabelRender {
         LabelRender(s.into_boxed_str())
     }
 
+    /// This label set followed by the `(name, value)` pairs of `extra`.
+    pub(crate) fn with_extra(self, extra: &[(&str, &str)]) -> Self {
+        if extra.is_empty() {
+            return self;
+        }
+        let mut s = String::from(self.0);
+        s.push_str(LabelRender::from_pairs(extra).as_str());
+        LabelRender(s.into_boxed_str())
+    }
+
     /// Renders `(name, value)` pairs.
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
         let mut s = String::new();

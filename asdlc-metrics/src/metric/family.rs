@@ -162,14 +162,21 @@ impl<C: Cell, L: LabelSet> Family<C, L> {
     /// # Errors
     /// [`Error::LabelCount`].
     pub fn try_with_label_values(&self, values: &[&str]) -> Result<Series<C>, Error> {
-        self.child(values, None)
+        self.child(values, &[], None)
     }
 
-    /// As [`Family::try_with_label_values`], with bucket bounds for this one
-    /// series (histograms only; other cells ignore them).
+    /// As [`Family::try_with_label_values`], with constant labels for this
+    /// one series (`extra`, appended after the family's labels: the macros'
+    /// `labels(key = "value")`) and bucket bounds for it (histograms only;
+    /// other cells ignore them).
+    ///
+    /// Series of one family may thus differ in their constant labels, which
+    /// the exposition format allows; the family's declared label names (its
+    /// shape) stay the same.
     pub(crate) fn child(
         &self,
         values: &[&str],
+        extra: &[(&str, &str)],
         buckets: Option<&Arc<[f64]>>,
     ) -> Result<Series<C>, Error> {
         let desc = &self.core.desc;
@@ -180,14 +187,26 @@ impl<C: Cell, L: LabelSet> Family<C, L> {
                 got: values.len(),
             });
         }
-        let hash = self.hash(values);
+        // The lookup key: the values, then each constant label as name, value.
+        let with_extra: Vec<&str>;
+        let key = if extra.is_empty() {
+            values
+        } else {
+            with_extra = values
+                .iter()
+                .copied()
+                .chain(extra.iter().flat_map(|(k, v)| [*k, *v]))
+                .collect();
+            &with_extra
+        };
+        let hash = self.hash(key);
         {
             let children = self
                 .core
                 .children
                 .read()
                 .unwrap_or_else(PoisonError::into_inner);
-            if let Some(found) = children.find(hash, values) {
+            if let Some(found) = children.find(hash, key) {
                 return Ok(Series { core: found });
             }
         }
@@ -196,11 +215,11 @@ impl<C: Cell, L: LabelSet> Family<C, L> {
             .children
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(found) = children.find(hash, values) {
+        if let Some(found) = children.find(hash, key) {
             return Ok(Series { core: found });
         }
         let series = Series::<C>::from_parts(
-            LabelRender::new(desc.label_names(), values),
+            LabelRender::new(desc.label_names(), values).with_extra(extra),
             Owner::Child(Arc::clone(desc)),
             buckets.or(desc.buckets_arc()),
         );
@@ -208,7 +227,7 @@ impl<C: Cell, L: LabelSet> Family<C, L> {
         children.series.push(Arc::clone(&series.core));
         children
             .values
-            .push(values.iter().map(|v| Box::from(*v)).collect());
+            .push(key.iter().map(|v| Box::from(*v)).collect());
         children.by_hash.entry(hash).or_default().push(index);
         Ok(series)
     }

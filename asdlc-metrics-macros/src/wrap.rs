@@ -1,0 +1,395 @@
+//! The one function-wrapping core behind every attribute macro.
+//!
+//! The first of `#[timed]`, `#[counted]`, `#[in_flight]` and `#[redis_op]`
+//! to expand takes the others off the function and generates a single call
+//! site for all of them: one `static` describing what to record, one drop
+//! guard, one outcome classification. The user's body is moved unchanged
+//! into a closure or `async move` block, so `return` and `?` keep their
+//! meaning and errors in it keep pointing at the user's code.
+//!
+//! Forms:
+//! * `async fn`: the body becomes `instrument(site, async move { body },
+//!   classify).await`;
+//! * an `async-trait` method (a body ending in `Box::pin(async move {..})`,
+//!   which is what `#[async_trait]` produces before this macro expands): the
+//!   pinned future is wrapped the same way;
+//! * a function returning `impl Future<Output = T>`: the returned future is
+//!   wrapped;
+//! * anything else: `call(site, move || body, classify)`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::{
+    AttrStyle, Attribute, Expr, ExprAsync, ExprCall, ExprPath, GenericArgument, ItemFn, Meta,
+    PathArguments, ReturnType, Stmt, Type, TypeImplTrait, TypeParamBound,
+};
+
+use crate::attr::{self, Args, Macro, MetricArgs};
+
+/// Expands attribute `which` with arguments `args` on `item`. On error the
+/// function is still emitted (without our attributes) next to the errors,
+/// so one mistake does not cascade into "function not found" elsewhere.
+pub fn expand(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut function: ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => return not_a_function(which, item),
+    };
+    let mut errors: Option<syn::Error> = None;
+    let mut push = |e: syn::Error| match &mut errors {
+        Some(all) => all.combine(e),
+        None => errors = Some(e),
+    };
+
+    let mut spec = Spec::default();
+    match attr::parse(which, args) {
+        Ok(args) => {
+            if let Err(e) = spec.add(args, Span::call_site()) {
+                push(e);
+            }
+        }
+        Err(e) => push(e),
+    }
+    let mut kept = Vec::with_capacity(function.attrs.len());
+    for attribute in std::mem::take(&mut function.attrs) {
+        match sibling(&attribute) {
+            Some(other) => match sibling_args(other, &attribute)
+                .and_then(|args| spec.add(args, attribute.span()))
+            {
+                Ok(()) => {}
+                Err(e) => push(e),
+            },
+            None => kept.push(attribute),
+        }
+    }
+    function.attrs = kept;
+    if let Some(constness) = &function.sig.constness {
+        push(syn::Error::new(
+            constness.span(),
+            format!(
+                "#[{}] cannot instrument a `const fn`: recording metrics is not possible in const evaluation\n       hint: remove `const`, or move the instrumented work into a non-const function",
+                which.name()
+            ),
+        ));
+    }
+    if let Some(errors) = errors {
+        let mut out = errors.to_compile_error();
+        out.extend(function.into_token_stream());
+        return out;
+    }
+    generate(function, &spec)
+}
+
+fn not_a_function(which: Macro, item: TokenStream) -> TokenStream {
+    let bodiless = item.clone().into_iter().any(|t| t.to_string() == "fn");
+    let message = if bodiless {
+        format!(
+            "#[{}] needs a function with a body to instrument",
+            which.name()
+        )
+    } else {
+        format!(
+            "#[{}] can only be applied to functions and methods",
+            which.name()
+        )
+    };
+    let span = item
+        .clone()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |t| t.span());
+    let mut out = syn::Error::new(span, message).to_compile_error();
+    out.extend(item);
+    out
+}
+
+/// If `attribute` is one of ours (`#[timed]`, `#[asdlc_metrics::timed]`, …).
+fn sibling(attribute: &Attribute) -> Option<Macro> {
+    if attribute.style != AttrStyle::Outer {
+        return None;
+    }
+    let path = attribute.path();
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let last = match segments.as_slice() {
+        [only] => only,
+        [krate, last] if krate == "asdlc_metrics" || krate == "asdlc_metrics_macros" => last,
+        _ => return None,
+    };
+    Macro::from_name(last)
+}
+
+fn sibling_args(which: Macro, attribute: &Attribute) -> syn::Result<Args> {
+    match &attribute.meta {
+        Meta::Path(_) => attr::parse(which, TokenStream::new()),
+        Meta::List(list) => attr::parse(which, list.tokens.clone()),
+        Meta::NameValue(nv) => Err(syn::Error::new(
+            nv.eq_token.span(),
+            format!("use #[{}(...)] or #[{}]", which.name(), which.name()),
+        )),
+    }
+}
+
+/// What one call site records, gathered from all our attributes.
+#[derive(Default)]
+struct Spec {
+    timed: Option<MetricArgs>,
+    counted: Option<MetricArgs>,
+    in_flight: Option<MetricArgs>,
+    /// `Some(None)`: `#[redis_op]` without an explicit operation.
+    redis: Option<Option<syn::LitStr>>,
+}
+
+impl Spec {
+    fn add(&mut self, args: Args, span: Span) -> syn::Result<()> {
+        let (slot_taken, name) = match &args {
+            Args::Metric(Macro::Timed, _) => (self.timed.is_some(), "timed"),
+            Args::Metric(Macro::Counted, _) => (self.counted.is_some(), "counted"),
+            Args::Metric(Macro::InFlight, _) => (self.in_flight.is_some(), "in_flight"),
+            Args::Metric(Macro::RedisOp, _) | Args::Redis(_) => (self.redis.is_some(), "redis_op"),
+        };
+        if slot_taken {
+            return Err(syn::Error::new(
+                span,
+                format!("#[{name}] is applied twice to this function"),
+            ));
+        }
+        match args {
+            Args::Metric(Macro::Timed, m) => self.timed = Some(m),
+            Args::Metric(Macro::Counted, m) => self.counted = Some(m),
+            Args::Metric(Macro::InFlight, m) => self.in_flight = Some(m),
+            Args::Metric(Macro::RedisOp, _) => unreachable!("redis_op parses to Args::Redis"),
+            Args::Redis(op) => self.redis = Some(op),
+        }
+        Ok(())
+    }
+}
+
+fn metric_spec(args: Option<&MetricArgs>) -> TokenStream {
+    let Some(args) = args else {
+        return quote!(::core::option::Option::None);
+    };
+    let option_str = |lit: Option<&syn::LitStr>| match lit {
+        Some(lit) => quote!(::core::option::Option::Some(#lit)),
+        None => quote!(::core::option::Option::None),
+    };
+    let name = option_str(args.name.as_ref());
+    let help = option_str(args.help.as_ref());
+    let buckets = match &args.buckets {
+        Some(bounds) => {
+            let lits = bounds.iter().map(|b| &b.lit);
+            quote!(::core::option::Option::Some(&[#(#lits),*]))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let labels = args.labels.iter().map(|(key, value)| {
+        let key = key.to_string();
+        let key = key.strip_prefix("r#").unwrap_or(&key);
+        quote!((#key, #value))
+    });
+    quote! {
+        ::core::option::Option::Some(::asdlc_metrics::__private::MetricSpec {
+            name: #name,
+            help: #help,
+            buckets: #buckets,
+            labels: &[#(#labels),*],
+        })
+    }
+}
+
+fn generate(function: ItemFn, spec: &Spec) -> TokenStream {
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = function;
+    let (outer, inner): (Vec<Attribute>, Vec<Attribute>) =
+        attrs.into_iter().partition(|a| a.style == AttrStyle::Outer);
+    let fn_name = sig.ident.to_string();
+    let fn_name = fn_name.strip_prefix("r#").unwrap_or(&fn_name).to_owned();
+
+    let timed = metric_spec(spec.timed.as_ref());
+    let counted = metric_spec(spec.counted.as_ref());
+    let in_flight = metric_spec(spec.in_flight.as_ref());
+    let redis = match &spec.redis {
+        None => quote!(::core::option::Option::None),
+        Some(Some(op)) => quote!(::core::option::Option::Some(#op)),
+        Some(None) => quote!(::core::option::Option::Some(#fn_name)),
+    };
+    let site = quote! {
+        static __ASDLC_SITE: ::asdlc_metrics::__private::Site =
+            ::asdlc_metrics::__private::Site::new(::asdlc_metrics::__private::SiteSpec {
+                function: #fn_name,
+                module: ::core::module_path!(),
+                timed: #timed,
+                counted: #counted,
+                in_flight: #in_flight,
+                redis: #redis,
+            });
+    };
+
+    let ret = match &sig.output {
+        ReturnType::Default => None,
+        ReturnType::Type(_, ty) => Some(&**ty),
+    };
+
+    let body = if sig.asyncness.is_some() {
+        let classify = classify(ret);
+        let stmts = &block.stmts;
+        quote_spanned! {block.span()=>
+            ::asdlc_metrics::__private::instrument(&__ASDLC_SITE, async move { #(#stmts)* }, #classify).await
+        }
+    } else if let Some((mut stmts, tail, output)) = async_trait_body(&block.stmts, ret) {
+        // `Box::pin(async move {..})` → `Box::pin(instrument(.., async move {..}, ..))`
+        let classify = classify(Some(output));
+        let ExprCall { func, args, .. } = tail;
+        let future = &args[0];
+        stmts.push(quote!(#func(::asdlc_metrics::__private::instrument(&__ASDLC_SITE, #future, #classify))));
+        quote!(#(#stmts)*)
+    } else if let Some(output) = ret.and_then(impl_future_output) {
+        let classify = classify(Some(output));
+        let stmts = &block.stmts;
+        quote! {
+            ::asdlc_metrics::__private::instrument(
+                &__ASDLC_SITE,
+                ::asdlc_metrics::__private::call_plain(move || { #(#stmts)* }),
+                #classify,
+            )
+        }
+    } else {
+        let classify = classify(ret);
+        let ret_ty = ret.map_or_else(|| quote!(()), |ty| infer_impls(ty).into_token_stream());
+        let stmts = &block.stmts;
+        quote! {
+            ::asdlc_metrics::__private::call::<#ret_ty>(&__ASDLC_SITE, move || { #(#stmts)* }, #classify)
+        }
+    };
+
+    quote! {
+        #(#outer)*
+        #vis #sig {
+            #(#inner)*
+            #site
+            #body
+        }
+    }
+}
+
+/// The closure that turns a reference to the returned value into an
+/// `Outcome` (see `asdlc_metrics::__private::Probe` for the technique).
+fn classify(ret: Option<&Type>) -> TokenStream {
+    match ret {
+        None => quote!(|_: &()| ::asdlc_metrics::__private::Outcome::Ok),
+        // An opaque or never type cannot be a `Result`.
+        Some(Type::ImplTrait(_) | Type::Never(_)) => {
+            quote!(|_| ::asdlc_metrics::__private::Outcome::Ok)
+        }
+        Some(ty) => {
+            let ty = infer_impls(ty);
+            quote! {
+                |__asdlc_value: &#ty| {
+                    #[allow(unused_imports)]
+                    use ::asdlc_metrics::__private::{ClassifyAny as _, ClassifyRedis as _, ClassifyResult as _};
+                    (&&&::asdlc_metrics::__private::Probe(__asdlc_value)).__asdlc_classify()
+                }
+            }
+        }
+    }
+}
+
+/// `ty` with every `impl Trait` replaced by `_`, so it can annotate a
+/// closure parameter or turbofish (where `impl Trait` is not allowed).
+fn infer_impls(ty: &Type) -> Type {
+    struct Infer;
+    impl VisitMut for Infer {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(_) | Type::Never(_) = ty {
+                *ty = Type::Infer(syn::TypeInfer {
+                    underscore_token: Default::default(),
+                });
+            } else {
+                syn::visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    let mut ty = ty.clone();
+    Infer.visit_type_mut(&mut ty);
+    ty
+}
+
+/// `T` when `ty` is `impl Future<Output = T> (+ …)`.
+fn impl_future_output(ty: &Type) -> Option<&Type> {
+    let Type::ImplTrait(TypeImplTrait { bounds, .. }) = ty else {
+        return None;
+    };
+    bounds.iter().find_map(future_output)
+}
+
+/// `T` from a `Future<Output = T>` bound.
+fn future_output(bound: &TypeParamBound) -> Option<&Type> {
+    let TypeParamBound::Trait(t) = bound else {
+        return None;
+    };
+    let last = t.path.segments.last()?;
+    if last.ident != "Future" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|a| match a {
+        GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+        _ => None,
+    })
+}
+
+/// The output type of `Pin<Box<dyn Future<Output = T> + …>>`.
+fn boxed_future_output(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let pin = path.path.segments.last()?;
+    let PathArguments::AngleBracketed(args) = &pin.arguments else {
+        return None;
+    };
+    let Some(GenericArgument::Type(Type::Path(boxed))) = args.args.first() else {
+        return None;
+    };
+    let boxed = boxed.path.segments.last()?;
+    let PathArguments::AngleBracketed(args) = &boxed.arguments else {
+        return None;
+    };
+    let Some(GenericArgument::Type(Type::TraitObject(object))) = args.args.first() else {
+        return None;
+    };
+    object.bounds.iter().find_map(future_output)
+}
+
+/// Recognises the body `#[async_trait]` generates for an `async fn` in a
+/// trait or impl: statements ending in `Box::pin(async move { .. })`, with
+/// a `Pin<Box<dyn Future<Output = T> + ..>>` return type. Returns the
+/// statements before the tail (as tokens), the tail call and `T`.
+fn async_trait_body<'a>(
+    stmts: &'a [Stmt],
+    ret: Option<&'a Type>,
+) -> Option<(Vec<TokenStream>, &'a ExprCall, &'a Type)> {
+    let output = boxed_future_output(ret?)?;
+    let (last, before) = stmts.split_last()?;
+    let Stmt::Expr(Expr::Call(call), None) = last else {
+        return None;
+    };
+    let Expr::Path(ExprPath { path, .. }) = &*call.func else {
+        return None;
+    };
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let is_box_pin =
+        names.len() >= 2 && names[names.len() - 2] == "Box" && names[names.len() - 1] == "pin";
+    if !is_box_pin || call.args.len() != 1 || !matches!(call.args[0], Expr::Async(ExprAsync { .. }))
+    {
+        return None;
+    }
+    Some((
+        before.iter().map(ToTokens::to_token_stream).collect(),
+        call,
+        output,
+    ))
+}

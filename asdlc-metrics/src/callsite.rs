@@ -1,0 +1,210 @@
+//! Call sites: what one expansion of the attribute macros records, resolved
+//! to concrete series once, on its first call.
+//!
+//! Each annotated function gets a `static Site`. The first call registers
+//! the families it needs (get-or-register in the global registry) and keeps
+//! the resolved handles; after that a call only reads a `OnceLock` and
+//! touches atomics — no hashing, no allocation, no lock.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use crate::metric::{Cell, Family};
+use crate::outcome::Outcome;
+use crate::{Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, Metric, Opts, Series};
+
+/// Default family of `#[timed]`.
+pub const FUNCTION_DURATION: &str = "asdlc_function_duration_seconds";
+/// Default family of `#[counted]`.
+pub const FUNCTION_CALLS: &str = "asdlc_function_calls_total";
+/// Label names of the function families.
+const FUNCTION_LABELS: [&str; 3] = ["function", "module", "result"];
+
+/// Options of one metric of a call site, as written in the attribute.
+#[derive(Debug)]
+pub struct MetricSpec {
+    /// Family name; `None` for the macro's default family.
+    pub name: Option<&'static str>,
+    /// HELP text for a custom family; `None` for a generic one.
+    pub help: Option<&'static str>,
+    /// Bucket bounds for this function's series (`#[timed]` only).
+    pub buckets: Option<&'static [f64]>,
+    /// Constant labels (`labels(key = "value")`).
+    pub labels: &'static [(&'static str, &'static str)],
+}
+
+/// Everything one expansion records.
+#[derive(Debug)]
+pub struct SiteSpec {
+    /// The function's name.
+    pub function: &'static str,
+    /// `module_path!()` where it is defined.
+    pub module: &'static str,
+    /// `#[timed]`.
+    pub timed: Option<MetricSpec>,
+    /// `#[counted]`.
+    pub counted: Option<MetricSpec>,
+    /// `#[in_flight]`.
+    pub in_flight: Option<MetricSpec>,
+    /// `#[redis_op]`: the operation name.
+    pub redis: Option<&'static str>,
+}
+
+/// A call site: its spec and, after the first call, its resolved series.
+#[derive(Debug)]
+pub struct Site {
+    spec: SiteSpec,
+    resolved: OnceLock<Resolved>,
+}
+
+impl Site {
+    /// A site that resolves on first use (usable in a `static`).
+    pub const fn new(spec: SiteSpec) -> Self {
+        Site {
+            spec,
+            resolved: OnceLock::new(),
+        }
+    }
+
+    /// The resolved series, registering the families on the first call.
+    #[inline]
+    pub(crate) fn get(&'static self) -> &'static Resolved {
+        self.resolved.get_or_init(|| Resolved::new(&self.spec))
+    }
+}
+
+/// One series per `result` value, created the first time that result
+/// occurs (so a function that never panics exports no `panic` series).
+#[derive(Debug)]
+pub(crate) struct PerOutcome<C> {
+    family: Family<C>,
+    function: &'static str,
+    module: &'static str,
+    labels: &'static [(&'static str, &'static str)],
+    buckets: Option<Arc<[f64]>>,
+    series: [OnceLock<Series<C>>; 4],
+}
+
+impl<C: Cell> PerOutcome<C> {
+    fn new(family: Family<C>, site: &SiteSpec, spec: &MetricSpec) -> Self {
+        PerOutcome {
+            family,
+            function: site.function,
+            module: site.module,
+            labels: spec.labels,
+            buckets: spec.buckets.map(Arc::from),
+            series: Default::default(),
+        }
+    }
+
+    #[inline]
+    fn get(&self, outcome: Outcome) -> &Series<C> {
+        let i = outcome.index();
+        self.series[i].get_or_init(|| {
+            let values = [self.function, self.module, Outcome::from_index(i).label()];
+            // The attribute was validated at compile time and the family
+            // was built with these three labels, so this cannot fail; the
+            // detached fallback keeps even a bug from panicking.
+            self.family
+                .child(&values, self.labels, self.buckets.as_ref())
+                .unwrap_or_else(|_| self.family.with_label_values(&values))
+        })
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct RedisSeries {
+    pub(crate) duration: Histogram,
+    pub(crate) errors: Counter,
+}
+
+/// The handles a call site records into.
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    timed: Option<PerOutcome<crate::HistogramCell>>,
+    counted: Option<PerOutcome<crate::CounterCell>>,
+    pub(crate) in_flight: Option<Gauge>,
+    redis: Option<RedisSeries>,
+    /// Whether a call needs the clock (timed or Redis).
+    pub(crate) timed_any: bool,
+}
+
+/// Gets or registers a family in the global registry; on a conflict (the
+/// name is registered with another shape), logs it and records into a
+/// detached family so the service keeps running.
+fn family<M: Metric>(opts: Opts) -> M {
+    let metric: M = crate::__private::build_static(opts);
+    crate::registry().register(&metric).unwrap_or(metric)
+}
+
+impl Resolved {
+    fn new(site: &SiteSpec) -> Self {
+        let timed = site.timed.as_ref().map(|spec| {
+            let name = spec.name.unwrap_or(FUNCTION_DURATION);
+            let help = spec
+                .help
+                .unwrap_or("Duration of calls to instrumented functions in seconds.");
+            let family: HistogramVec = family(Opts::new(name, help).labels(FUNCTION_LABELS));
+            PerOutcome::new(family, site, spec)
+        });
+        let counted = site.counted.as_ref().map(|spec| {
+            let name = spec.name.unwrap_or(FUNCTION_CALLS);
+            let help = spec
+                .help
+                .unwrap_or("Calls to instrumented functions, by result.");
+            let family: CounterVec = family(Opts::new(name, help).labels(FUNCTION_LABELS));
+            PerOutcome::new(family, site, spec)
+        });
+        let in_flight = site.in_flight.as_ref().map(|spec| match spec.name {
+            None if spec.labels.is_empty() => crate::standard().active_tasks.clone(),
+            name => {
+                let name = name.unwrap_or("asdlc_active_tasks");
+                let help = spec.help.unwrap_or("Calls in progress.");
+                let family: GaugeVec = family(Opts::new(name, help));
+                family
+                    .child(&[], spec.labels, None)
+                    .unwrap_or_else(|_| family.with_label_values(&[]))
+            }
+        });
+        let redis = site.redis.map(|operation| {
+            let m = crate::standard();
+            RedisSeries {
+                duration: m
+                    .redis_operation_duration_seconds
+                    .with_label_values(&[operation]),
+                errors: m
+                    .redis_operation_errors_total
+                    .with_label_values(&[operation]),
+            }
+        });
+        Resolved {
+            timed_any: timed.is_some() || redis.is_some(),
+            timed,
+            counted,
+            in_flight,
+            redis,
+        }
+    }
+
+    /// Records one finished (or abandoned) call.
+    #[inline]
+    pub(crate) fn record(&self, outcome: Outcome, elapsed: Option<Duration>) {
+        let seconds = elapsed.map_or(0.0, |d| d.as_secs_f64());
+        if let Some(timed) = &self.timed {
+            timed.get(outcome).observe(seconds);
+        }
+        if let Some(counted) = &self.counted {
+            counted.get(outcome).inc();
+        }
+        if let Some(in_flight) = &self.in_flight {
+            in_flight.dec();
+        }
+        if let Some(redis) = &self.redis {
+            redis.duration.observe(seconds);
+            if outcome != Outcome::Ok {
+                redis.errors.inc();
+            }
+            crate::redis_state::observe_outcome(outcome);
+        }
+    }
+}
