@@ -225,7 +225,7 @@ fn field_opts(field: &syn::Field, prefix: &str) -> syn::Result<TokenStream> {
         return Err(syn::Error::new(
             ident.span(),
             format!(
-                "metric field `{ident}` needs a doc comment: it becomes the metric's HELP text\n       hint: add `/// What {ident} measures.` above the field"
+                "metric field `{ident}` needs a doc comment: it becomes the metric's HELP text\nhint: add `/// What {ident} measures.` above the field"
             ),
         ));
     };

@@ -14,7 +14,7 @@ use crate::attr::Macro;
 pub fn error(span: Span, err: &NameError) -> syn::Error {
     let mut message = err.message.clone();
     if let Some(hint) = &err.hint {
-        message.push_str("\n       hint: ");
+        message.push_str("\nhint: ");
         message.push_str(hint);
     }
     syn::Error::new(span, message)
@@ -33,7 +33,7 @@ pub fn check_metric_name(lit: &LitStr, which: Macro) -> syn::Result<()> {
         return Err(syn::Error::new(
             lit.span(),
             format!(
-                "#[timed] records seconds, so its family name must end in `_seconds`\n       hint: rename it to `{name}_seconds`"
+                "#[timed] records seconds, so its family name must end in `_seconds`\nhint: rename it to `{name}_seconds`"
             ),
         ));
     }

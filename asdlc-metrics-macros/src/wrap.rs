@@ -28,10 +28,23 @@ use syn::{
 
 use crate::attr::{self, Args, Macro, MetricArgs};
 
+/// The argument a sibling attribute is rewritten to once the first of our
+/// attributes has taken its options (see [`expand`]).
+const ABSORBED: &str = "__asdlc_absorbed";
+
+/// Whether `args` is the [`ABSORBED`] marker.
+fn is_absorbed(args: &TokenStream) -> bool {
+    let mut tokens = args.clone().into_iter();
+    matches!((tokens.next(), tokens.next()), (Some(proc_macro2::TokenTree::Ident(i)), None) if i == ABSORBED)
+}
+
 /// Expands attribute `which` with arguments `args` on `item`. On error the
 /// function is still emitted (without our attributes) next to the errors,
 /// so one mistake does not cascade into "function not found" elsewhere.
 pub fn expand(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
+    if is_absorbed(&args) {
+        return item;
+    }
     let mut function: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => return not_a_function(which, item),
@@ -51,24 +64,26 @@ pub fn expand(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream
         }
         Err(e) => push(e),
     }
-    let mut kept = Vec::with_capacity(function.attrs.len());
-    for attribute in std::mem::take(&mut function.attrs) {
-        match sibling(&attribute) {
-            Some(other) => match sibling_args(other, &attribute)
-                .and_then(|args| spec.add(args, attribute.span()))
+    for attribute in &mut function.attrs {
+        if let Some(other) = sibling(attribute) {
+            if let Err(e) = sibling_args(other, attribute)
+                .and_then(|args| spec.add(args, attribute.path().span()))
             {
-                Ok(()) => {}
-                Err(e) => push(e),
-            },
-            None => kept.push(attribute),
+                push(e);
+            }
+            // Keep the attribute, so the user's `use asdlc_metrics::counted`
+            // stays used, but mark it absorbed: it then expands to the
+            // function unchanged.
+            let path = attribute.path().clone();
+            let marker = syn::Ident::new(ABSORBED, attribute.span());
+            *attribute = syn::parse_quote_spanned!(attribute.span()=> #[#path(#marker)]);
         }
     }
-    function.attrs = kept;
     if let Some(constness) = &function.sig.constness {
         push(syn::Error::new(
             constness.span(),
             format!(
-                "#[{}] cannot instrument a `const fn`: recording metrics is not possible in const evaluation\n       hint: remove `const`, or move the instrumented work into a non-const function",
+                "#[{}] cannot instrument a `const fn`: recording metrics is not possible in const evaluation\nhint: remove `const`, or move the instrumented work into a non-const function",
                 which.name()
             ),
         ));
@@ -236,22 +251,30 @@ fn generate(function: ItemFn, spec: &Spec) -> TokenStream {
 
     let body = if sig.asyncness.is_some() {
         let classify = classify(ret);
+        let output = type_argument(ret);
+        let typed = return_type_hint(ret);
         let stmts = &block.stmts;
         quote_spanned! {block.span()=>
-            ::asdlc_metrics::__private::instrument(&__ASDLC_SITE, async move { #(#stmts)* }, #classify).await
+            ::asdlc_metrics::__private::instrument::<#output, _, _>(
+                &__ASDLC_SITE,
+                async move { #typed #(#stmts)* },
+                #classify,
+            ).await
         }
     } else if let Some((mut stmts, tail, output)) = async_trait_body(&block.stmts, ret) {
         // `Box::pin(async move {..})` → `Box::pin(instrument(.., async move {..}, ..))`
         let classify = classify(Some(output));
+        let output = type_argument(Some(output));
         let ExprCall { func, args, .. } = tail;
         let future = &args[0];
-        stmts.push(quote!(#func(::asdlc_metrics::__private::instrument(&__ASDLC_SITE, #future, #classify))));
+        stmts.push(quote!(#func(::asdlc_metrics::__private::instrument::<#output, _, _>(&__ASDLC_SITE, #future, #classify))));
         quote!(#(#stmts)*)
     } else if let Some(output) = ret.and_then(impl_future_output) {
         let classify = classify(Some(output));
+        let output = type_argument(Some(output));
         let stmts = &block.stmts;
         quote! {
-            ::asdlc_metrics::__private::instrument(
+            ::asdlc_metrics::__private::instrument::<#output, _, _>(
                 &__ASDLC_SITE,
                 ::asdlc_metrics::__private::call_plain(move || { #(#stmts)* }),
                 #classify,
@@ -259,7 +282,7 @@ fn generate(function: ItemFn, spec: &Spec) -> TokenStream {
         }
     } else {
         let classify = classify(ret);
-        let ret_ty = ret.map_or_else(|| quote!(()), |ty| infer_impls(ty).into_token_stream());
+        let ret_ty = type_argument(ret);
         let stmts = &block.stmts;
         quote! {
             ::asdlc_metrics::__private::call::<#ret_ty>(&__ASDLC_SITE, move || { #(#stmts)* }, #classify)
@@ -274,6 +297,48 @@ fn generate(function: ItemFn, spec: &Spec) -> TokenStream {
             #body
         }
     }
+}
+
+/// A never-taken `return` of the declared type at the top of the `async`
+/// block holding the user's body. An `async` block takes its output type
+/// from its first return site, so this makes the body's results coerce to
+/// the declared type (`&Vec<u8>` to `&[u8]`) as they did in the `async fn`.
+/// (`tracing::instrument` uses the same device.) Not needed for `()` and
+/// impossible for `impl Trait`.
+fn return_type_hint(ret: Option<&Type>) -> TokenStream {
+    let Some(ty) = ret else {
+        return TokenStream::new();
+    };
+    if contains_impl(ty) {
+        return TokenStream::new();
+    }
+    quote_spanned! {ty.span()=>
+        #[allow(
+            unknown_lints,
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::needless_return,
+            clippy::unreachable
+        )]
+        if false {
+            let __asdlc_declared: #ty = loop {};
+            return __asdlc_declared;
+        }
+    }
+}
+
+/// Whether `ty` mentions `impl Trait` (or `!`) anywhere.
+fn contains_impl(ty: &Type) -> bool {
+    infer_impls(ty) != *ty
+}
+
+/// The return type as a type argument: `()` when there is none, `impl
+/// Trait` replaced by `_`. Naming it lets the compiler check the user's body
+/// against it (coercions included), exactly as the original function did.
+fn type_argument(ret: Option<&Type>) -> TokenStream {
+    ret.map_or_else(|| quote!(()), |ty| infer_impls(ty).into_token_stream())
 }
 
 /// The closure that turns a reference to the returned value into an

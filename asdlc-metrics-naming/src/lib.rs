@@ -236,7 +236,7 @@ pub fn check_label_name(name: &str) -> Result<(), NameError> {
         let why = if name == "service" {
             "asdlc-metrics adds `service` to every series itself (set it with `asdlc_metrics::init`)"
         } else {
-            "it is reserved for histogram buckets and summary quantiles"
+            "histograms use it for bucket bounds and summaries for quantiles"
         };
         return Err(NameError::new(format!(
             "label name `{name}` is reserved: {why}"

@@ -82,10 +82,15 @@ pub fn call_plain<R>(body: impl FnOnce() -> R) -> R {
 
 /// Wraps a future so that its completion, panic or cancellation is recorded.
 /// The call starts (clock, in-flight gauge) at the first poll.
-pub fn instrument<F, C>(site: &'static Site, future: F, classify: C) -> Instrumented<F, C>
+///
+/// The output type `R` is a separate parameter so the macros can name it:
+/// with `Future<Output = R>` known, the compiler types the user's `async`
+/// block against `R`, which keeps coercions (`&Vec<u8>` → `&[u8]`) working
+/// as in the original function.
+pub fn instrument<R, F, C>(site: &'static Site, future: F, classify: C) -> Instrumented<F, C>
 where
-    F: Future,
-    C: FnOnce(&F::Output) -> Outcome,
+    F: Future<Output = R>,
+    C: FnOnce(&R) -> Outcome,
 {
     Instrumented {
         future,

@@ -3,6 +3,9 @@
 
 mod collectors;
 mod common;
+mod derive;
 mod exposition;
+mod macro_forms;
+mod macros;
 mod registry;
 mod server;

@@ -1,0 +1,7 @@
+use asdlc_metrics::counted;
+
+#[counted]
+#[counted]
+fn f() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use asdlc_metrics::timed;
+
+#[timed(buckets = [])]
+fn f() {}
+
+fn main() {}

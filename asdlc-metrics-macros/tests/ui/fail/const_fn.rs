@@ -1,0 +1,8 @@
+use asdlc_metrics::counted;
+
+#[counted]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {}

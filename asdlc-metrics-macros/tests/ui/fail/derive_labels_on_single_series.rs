@@ -1,0 +1,10 @@
+use asdlc_metrics::{Counter, Metrics};
+
+#[derive(Metrics)]
+struct M {
+    /// Jobs.
+    #[metric(labels(kind))]
+    jobs_total: Counter,
+}
+
+fn main() {}

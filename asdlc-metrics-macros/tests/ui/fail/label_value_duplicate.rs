@@ -1,0 +1,10 @@
+use asdlc_metrics::LabelValue;
+
+#[derive(LabelValue)]
+enum Status {
+    Success,
+    #[label(rename = "success")]
+    Done,
+}
+
+fn main() {}

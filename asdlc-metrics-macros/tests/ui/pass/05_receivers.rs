@@ -1,0 +1,56 @@
+use std::pin::Pin;
+use std::sync::Arc;
+
+use asdlc_metrics::{counted, timed};
+
+struct S {
+    v: Vec<u8>,
+}
+
+impl S {
+    #[counted]
+    fn by_value(self) -> Vec<u8> {
+        self.v
+    }
+
+    #[counted]
+    fn by_ref(&self) -> &[u8] {
+        &self.v
+    }
+
+    #[counted]
+    fn by_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.v
+    }
+
+    #[timed]
+    fn pinned(self: Pin<&mut Self>) -> usize {
+        self.v.len()
+    }
+
+    #[timed]
+    fn arc(self: Arc<Self>) -> usize {
+        self.v.len()
+    }
+
+    #[timed]
+    async fn async_ref(&self) -> &[u8] {
+        &self.v
+    }
+
+    #[counted]
+    async fn async_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.v
+    }
+}
+
+fn main() {
+    let mut s = S { v: vec![1] };
+    s.by_mut().push(2);
+    assert_eq!(s.by_ref(), &[1, 2]);
+    assert_eq!(Pin::new(&mut s).pinned(), 2);
+    assert_eq!(Arc::new(S { v: vec![] }).arc(), 0);
+    drop(s.async_ref());
+    drop(s.async_mut());
+    assert_eq!(s.by_value(), vec![1, 2]);
+}
