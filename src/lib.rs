@@ -9,6 +9,7 @@
 pub mod exposition;
 pub mod net;
 pub mod promtool;
+pub mod redis_server;
 pub mod tools;
 
 /// The README's Rust examples, compiled and run as doctests so it stays true.

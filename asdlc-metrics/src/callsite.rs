@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use crate::metric::{Cell, Family};
 use crate::outcome::Outcome;
-use crate::{Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, Metric, Opts, Series};
+use crate::redis_state::RedisSeries;
+use crate::{CounterVec, Gauge, GaugeVec, HistogramVec, Metric, Opts, Series};
 
 /// Default family of `#[timed]`.
 pub const FUNCTION_DURATION: &str = "asdlc_function_duration_seconds";
@@ -112,12 +113,6 @@ impl<C: Cell> PerOutcome<C> {
     }
 }
 
-#[derive(Debug)]
-pub(crate) struct RedisSeries {
-    pub(crate) duration: Histogram,
-    pub(crate) errors: Counter,
-}
-
 /// The handles a call site records into.
 #[derive(Debug)]
 pub(crate) struct Resolved {
@@ -166,17 +161,7 @@ impl Resolved {
                     .unwrap_or_else(|_| family.with_label_values(&[]))
             }
         });
-        let redis = site.redis.map(|operation| {
-            let m = crate::standard();
-            RedisSeries {
-                duration: m
-                    .redis_operation_duration_seconds
-                    .with_label_values(&[operation]),
-                errors: m
-                    .redis_operation_errors_total
-                    .with_label_values(&[operation]),
-            }
-        });
+        let redis = site.redis.map(RedisSeries::new);
         Resolved {
             timed_any: timed.is_some() || redis.is_some(),
             timed,
@@ -199,12 +184,8 @@ impl Resolved {
         if let Some(in_flight) = &self.in_flight {
             in_flight.dec();
         }
-        if let Some(redis) = &self.redis {
-            redis.duration.observe(seconds);
-            if outcome != Outcome::Ok {
-                redis.errors.inc();
-            }
-            crate::redis_state::observe_outcome(outcome);
+        if let (Some(redis), Some(elapsed)) = (&self.redis, elapsed) {
+            redis.record(outcome, elapsed);
         }
     }
 }

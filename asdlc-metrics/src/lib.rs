@@ -33,10 +33,13 @@ mod collector;
 pub mod collectors;
 mod encoding;
 mod error;
+pub mod events;
 mod guard;
 mod log;
 mod metric;
 mod outcome;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod redis_state;
 mod registry;
 mod service;

@@ -78,7 +78,7 @@ pub trait ClassifyAny {
 }
 
 #[cfg(feature = "redis")]
-impl<T> ClassifyRedis for &&Probe<'_, Result<T, redis::RedisError>> {
+impl<T> ClassifyRedis for &&Probe<'_, Result<T, ::redis::RedisError>> {
     #[inline]
     fn __asdlc_classify(&self) -> Outcome {
         match self.0 {
@@ -92,7 +92,7 @@ impl<T> ClassifyRedis for &&Probe<'_, Result<T, redis::RedisError>> {
 /// Errors that say the connection to Redis is gone, not that a command
 /// failed.
 #[cfg(feature = "redis")]
-pub(crate) fn is_connection_error(e: &redis::RedisError) -> bool {
+pub(crate) fn is_connection_error(e: &::redis::RedisError) -> bool {
     e.is_connection_dropped() || e.is_connection_refusal() || e.is_io_error() || e.is_timeout()
 }
 

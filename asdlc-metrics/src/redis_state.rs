@@ -1,8 +1,12 @@
-//! Redis connection state, shared by `#[redis_op]` outcomes, the
-//! instrumented connection and the background health check: all of them
-//! write `asdlc_redis_connection_up`, and a scrape only reads it.
+//! Redis connection state and per-operation series, shared by
+//! `#[redis_op]` outcomes, the instrumented connection and the background
+//! health check: all of them write `asdlc_redis_connection_up`, and a scrape
+//! only reads it (it never waits on Redis).
+
+use std::time::Duration;
 
 use crate::outcome::Outcome;
+use crate::{Counter, Histogram};
 
 /// Marks Redis up (`true`) or down.
 ///
@@ -14,6 +18,11 @@ pub fn set_up(up: bool) {
     crate::standard().redis_connection_up.set(i64::from(up));
 }
 
+/// Whether Redis is currently marked up.
+pub fn is_up() -> bool {
+    crate::standard().redis_connection_up.get() == 1
+}
+
 /// Feeds the outcome of a Redis operation: success proves the connection
 /// is up, a connection-class error that it is down; other errors (a wrong
 /// type, a script error) say nothing about the connection.
@@ -22,5 +31,40 @@ pub(crate) fn observe_outcome(outcome: Outcome) {
         Outcome::Ok => set_up(true),
         Outcome::ConnectionError => set_up(false),
         Outcome::Error | Outcome::Panic | Outcome::Cancelled => {}
+    }
+}
+
+/// The series of one Redis operation:
+/// `asdlc_redis_operation_duration_seconds{operation}` and
+/// `asdlc_redis_operation_errors_total{operation}`.
+#[derive(Debug)]
+pub(crate) struct RedisSeries {
+    duration: Histogram,
+    errors: Counter,
+}
+
+impl RedisSeries {
+    pub(crate) fn new(operation: &str) -> Self {
+        let m = crate::standard();
+        RedisSeries {
+            duration: m
+                .redis_operation_duration_seconds
+                .with_label_values(&[operation]),
+            errors: m
+                .redis_operation_errors_total
+                .with_label_values(&[operation]),
+        }
+    }
+
+    /// Records one operation: its duration whatever the outcome (a timed
+    /// out or abandoned operation occupied its caller all the same), an
+    /// error unless it succeeded, and what it says about the connection.
+    #[inline]
+    pub(crate) fn record(&self, outcome: Outcome, elapsed: Duration) {
+        self.duration.observe_duration(elapsed);
+        if outcome != Outcome::Ok {
+            self.errors.inc();
+        }
+        observe_outcome(outcome);
     }
 }

@@ -30,3 +30,11 @@ pub fn gunzip(body: &[u8]) -> Vec<u8> {
         .expect("valid gzip");
     out
 }
+
+/// Serialises the tests that drive or assert `asdlc_redis_connection_up`,
+/// a single process-wide gauge: run in parallel they would flip it under
+/// each other's assertions.
+pub async fn redis_state_lock() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
+}

@@ -274,6 +274,7 @@ fn macros_refused() -> redis::RedisResult<()> {
 
 #[tokio::test]
 async fn redis_op_records_duration_errors_and_connection_state() {
+    let _serial = crate::common::redis_state_lock().await;
     let up = || asdlc_metrics::standard().redis_connection_up.get();
     fake_xadd(None).await.unwrap();
     assert_eq!(up(), 1);

@@ -7,5 +7,7 @@ mod derive;
 mod exposition;
 mod macro_forms;
 mod macros;
+mod redis;
 mod registry;
 mod server;
+mod workers;

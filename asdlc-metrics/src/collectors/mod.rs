@@ -1,8 +1,10 @@
 //! Collectors shipped with the crate.
 
 mod process;
+mod worker_pool;
 
 pub use process::ProcessMemoryCollector;
+pub use worker_pool::{WorkerPoolCollector, WorkerPoolSnapshot, WorkerPoolStats};
 
 use crate::{Registry, StandardMetrics};
 

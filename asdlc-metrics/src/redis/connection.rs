@@ -1,0 +1,161 @@
+use std::future::Future;
+use std::sync::{LazyLock, OnceLock};
+use std::time::Instant;
+
+use ::redis::aio::ConnectionLike;
+use ::redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
+
+use super::commands::{self, COMMANDS, OTHER, PIPELINE};
+use crate::outcome::{Outcome, is_connection_error};
+use crate::redis_state::RedisSeries;
+
+/// A Redis connection that records every command it sends.
+///
+/// Wraps anything implementing `redis::aio::ConnectionLike`
+/// (`ConnectionManager`, `MultiplexedConnection`, …) and is one itself, so
+/// it drops into existing code. Each command is recorded in
+/// `asdlc_redis_operation_duration_seconds{operation="<command, lower case>"}`
+/// and, when it fails, `asdlc_redis_operation_errors_total{operation}`; a
+/// pipeline is recorded once, as `operation="pipeline"`. Label values come
+/// from command names only — never keys or arguments — and a name outside
+/// the known Redis commands is recorded as `other`, so the label stays
+/// bounded. Outcomes also feed `asdlc_redis_connection_up`.
+///
+/// ```no_run
+/// use asdlc_metrics::redis::InstrumentedConnection;
+/// use redis::AsyncCommands;
+///
+/// # async fn demo() -> redis::RedisResult<()> {
+/// let client = redis::Client::open("redis://127.0.0.1:6379")?;
+/// let mut con = InstrumentedConnection::new(client.get_multiplexed_async_connection().await?);
+/// let _: () = con.set("greeting", "hello").await?; // operation="set"
+/// let v: String = con.get("greeting").await?; // operation="get"
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct InstrumentedConnection<C> {
+    inner: C,
+}
+
+impl<C> InstrumentedConnection<C> {
+    /// Wraps `inner`.
+    pub fn new(inner: C) -> Self {
+        InstrumentedConnection { inner }
+    }
+
+    /// The wrapped connection.
+    pub fn inner(&self) -> &C {
+        &self.inner
+    }
+
+    /// The wrapped connection, mutably (commands sent through it directly
+    /// are not recorded).
+    pub fn inner_mut(&mut self) -> &mut C {
+        &mut self.inner
+    }
+
+    /// Unwraps the connection.
+    pub fn into_inner(self) -> C {
+        self.inner
+    }
+}
+
+/// One resolved [`RedisSeries`] per known command, plus `other` and
+/// `pipeline`, created on first use: a command costs a binary search over
+/// the names, no hashing or locking.
+static SERIES: LazyLock<Box<[OnceLock<RedisSeries>]>> =
+    LazyLock::new(|| (0..COMMANDS.len() + 2).map(|_| OnceLock::new()).collect());
+
+fn series(slot: usize, operation: &str) -> &'static RedisSeries {
+    SERIES[slot].get_or_init(|| RedisSeries::new(operation))
+}
+
+fn command_series(cmd: &Cmd) -> &'static RedisSeries {
+    let name = cmd.args_iter().next().and_then(|arg| match arg {
+        ::redis::Arg::Simple(bytes) => commands::index_of(bytes),
+        ::redis::Arg::Cursor => None,
+    });
+    match name {
+        Some(i) => series(i, COMMANDS[i]),
+        None => series(COMMANDS.len(), OTHER),
+    }
+}
+
+fn pipeline_series() -> &'static RedisSeries {
+    series(COMMANDS.len() + 1, PIPELINE)
+}
+
+/// Records an operation when dropped, so a future dropped mid-command
+/// (a timeout around it) is recorded too, as a failure.
+struct OpGuard {
+    series: &'static RedisSeries,
+    start: Instant,
+    outcome: Outcome,
+}
+
+impl Drop for OpGuard {
+    fn drop(&mut self) {
+        self.series.record(self.outcome, self.start.elapsed());
+    }
+}
+
+/// Replies that carry a server error: at this level Redis errors arrive as
+/// `Ok(Value::ServerError)` (the typed API turns them into `Err` later).
+trait Reply {
+    fn is_server_error(&self) -> bool;
+}
+
+impl Reply for Value {
+    fn is_server_error(&self) -> bool {
+        matches!(self, Value::ServerError(_))
+    }
+}
+
+impl Reply for Vec<Value> {
+    fn is_server_error(&self) -> bool {
+        self.iter().any(Reply::is_server_error)
+    }
+}
+
+async fn recorded<T: Reply>(
+    series: &'static RedisSeries,
+    request: impl Future<Output = RedisResult<T>>,
+) -> RedisResult<T> {
+    let mut guard = OpGuard {
+        series,
+        start: Instant::now(),
+        outcome: Outcome::Cancelled,
+    };
+    let result = request.await;
+    guard.outcome = match &result {
+        Ok(reply) if reply.is_server_error() => Outcome::Error,
+        Ok(_) => Outcome::Ok,
+        Err(e) if is_connection_error(e) => Outcome::ConnectionError,
+        Err(_) => Outcome::Error,
+    };
+    result
+}
+
+impl<C: ConnectionLike + Send> ConnectionLike for InstrumentedConnection<C> {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        let series = command_series(cmd);
+        Box::pin(recorded(series, self.inner.req_packed_command(cmd)))
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(recorded(
+            pipeline_series(),
+            self.inner.req_packed_commands(cmd, offset, count),
+        ))
+    }
+
+    fn get_db(&self) -> i64 {
+        self.inner.get_db()
+    }
+}

@@ -1,0 +1,173 @@
+//! Per-call cost of function instrumentation: plain, `#[counted]`,
+//! `#[timed]`, both, the hand-written optimal `prometheus` code, and the
+//! naive `with_label_values` on every call. Single thread and two threads
+//! calling the same function.
+//!
+//! `cargo bench -p asdlc-benches --bench functions`
+
+use std::hint::black_box;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use asdlc_metrics::{counted, timed};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+/// The work every variant does: small enough that instrumentation dominates.
+#[inline(always)]
+fn work(x: u64) -> u64 {
+    x.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17)
+}
+
+#[inline(never)]
+fn plain(x: u64) -> u64 {
+    work(x)
+}
+
+#[inline(never)]
+#[counted]
+fn with_counted(x: u64) -> u64 {
+    work(x)
+}
+
+#[inline(never)]
+#[timed]
+fn with_timed(x: u64) -> u64 {
+    work(x)
+}
+
+#[inline(never)]
+#[timed]
+#[counted]
+fn with_both(x: u64) -> u64 {
+    work(x)
+}
+
+/// The best a user can do by hand with the `prometheus` crate: children
+/// resolved once, an `Instant` pair and an observe per call.
+struct HandWritten {
+    duration: prometheus::Histogram,
+    calls: prometheus::IntCounter,
+}
+
+static HAND: LazyLock<HandWritten> = LazyLock::new(|| {
+    let labels = &["hand_written", "benches", "ok"];
+    let duration = prometheus::HistogramVec::new(
+        prometheus::HistogramOpts::new("hand_duration_seconds", "Hand-written."),
+        &["function", "module", "result"],
+    )
+    .unwrap();
+    let calls = prometheus::IntCounterVec::new(
+        prometheus::Opts::new("hand_calls_total", "Hand-written."),
+        &["function", "module", "result"],
+    )
+    .unwrap();
+    HandWritten {
+        duration: duration.with_label_values(labels),
+        calls: calls.with_label_values(labels),
+    }
+});
+
+#[inline(never)]
+fn hand_counted(x: u64) -> u64 {
+    let v = work(x);
+    HAND.calls.inc();
+    v
+}
+
+#[inline(never)]
+fn hand_timed(x: u64) -> u64 {
+    let start = Instant::now();
+    let v = work(x);
+    HAND.duration.observe(start.elapsed().as_secs_f64());
+    v
+}
+
+static NAIVE: LazyLock<prometheus::HistogramVec> = LazyLock::new(|| {
+    prometheus::HistogramVec::new(
+        prometheus::HistogramOpts::new("naive_duration_seconds", "Naive."),
+        &["function", "module", "result"],
+    )
+    .unwrap()
+});
+
+/// What most code does: look the child up by label values on every call.
+#[inline(never)]
+fn naive_timed(x: u64) -> u64 {
+    let start = Instant::now();
+    let v = work(x);
+    NAIVE
+        .with_label_values(&["naive", "benches", "ok"])
+        .observe(start.elapsed().as_secs_f64());
+    v
+}
+
+type Variant = (&'static str, fn(u64) -> u64);
+
+const VARIANTS: [Variant; 7] = [
+    ("plain", plain),
+    ("counted", with_counted),
+    ("timed", with_timed),
+    ("timed+counted", with_both),
+    ("prometheus_hand_counted", hand_counted),
+    ("prometheus_hand_timed", hand_timed),
+    ("prometheus_naive_timed", naive_timed),
+];
+
+fn single_thread(c: &mut Criterion) {
+    let mut group = c.benchmark_group("function_call");
+    for (name, f) in VARIANTS {
+        group.bench_function(name, |b| {
+            let mut x = 0u64;
+            b.iter(|| {
+                x = f(black_box(x));
+                x
+            });
+        });
+    }
+    group.finish();
+}
+
+/// Two threads calling the same function: time per call on one of them
+/// while the other calls in a loop (the shared metric's cache lines are
+/// then contended).
+fn two_threads(c: &mut Criterion) {
+    let mut group = c.benchmark_group("function_call_2_threads");
+    for (name, f) in VARIANTS {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let barrier = std::sync::Barrier::new(2);
+                std::thread::scope(|s| {
+                    let other = s.spawn(|| {
+                        barrier.wait();
+                        let mut x = 1u64;
+                        for _ in 0..iters {
+                            x = f(black_box(x));
+                        }
+                        black_box(x);
+                    });
+                    barrier.wait();
+                    let start = Instant::now();
+                    let mut x = 0u64;
+                    for _ in 0..iters {
+                        x = f(black_box(x));
+                    }
+                    black_box(x);
+                    let elapsed = start.elapsed();
+                    other.join().unwrap();
+                    elapsed
+                })
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(50);
+    targets = single_thread, two_threads
+}
+criterion_main!(benches);
