@@ -6,12 +6,13 @@
 //! ```
 //!
 //! It needs nothing else running: the traffic it records is simulated (a
-//! loop that pretends to serve requests, process events and talk to Redis),
-//! so every standard family has series to show.
+//! loop that pretends to serve requests, process events and talk to Redis,
+//! through functions carrying `#[timed]`, `#[counted]`, `#[redis_op]` and
+//! `#[in_flight]`), so every standard family has series to show.
 
 use std::time::Duration;
 
-use asdlc_metrics::ServiceInfo;
+use asdlc_metrics::{LabelValue, ServiceInfo, counted, in_flight, redis_op, timed};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -50,11 +51,45 @@ fn listen_address() -> String {
     std::env::var("ASDLC_METRICS_ADDR").unwrap_or_else(|_| "127.0.0.1:9898".to_owned())
 }
 
+/// The kinds of event the simulated workers handle; the derive bounds the
+/// `event_type` label to these values.
+#[derive(LabelValue, Clone, Copy)]
+enum EventType {
+    TaskCreated,
+    TaskCompleted,
+}
+
+/// A simulated request handler: timed and counted by result.
+#[timed]
+#[counted]
+async fn handle_request(tick: u64) -> Result<u64, String> {
+    tokio::time::sleep(Duration::from_millis(tick % 7)).await;
+    if tick % 17 == 0 {
+        Err("simulated failure".to_owned())
+    } else {
+        Ok(tick)
+    }
+}
+
+/// A simulated Redis write (no Redis needed): recorded as
+/// `asdlc_redis_operation_duration_seconds{operation="xadd"}`.
+#[redis_op("xadd")]
+async fn publish_event(tick: u64) -> Result<String, std::io::Error> {
+    tokio::time::sleep(Duration::from_micros(200 + tick % 800)).await;
+    Ok(format!("{tick}-0"))
+}
+
+/// A simulated task: `asdlc_active_tasks` is up by one while it runs.
+#[in_flight]
+#[timed]
+async fn process_task(tick: u64) {
+    tokio::time::sleep(Duration::from_millis(20 + tick % 30)).await;
+}
+
 /// Records each standard metric in a loop, as a real service would.
 async fn simulate_traffic() {
     let m = asdlc_metrics::standard();
     m.active_workers.set(4);
-    m.redis_connection_up.set(1);
     let routes = [
         ("GET", "/api/tasks/{id}"),
         ("POST", "/api/tasks"),
@@ -63,29 +98,34 @@ async fn simulate_traffic() {
     let mut tick: u64 = 0;
     loop {
         tick += 1;
+        // What the HTTP middleware records for a real axum app.
         let (method, endpoint) = routes[(tick % 3) as usize];
-        let status = if tick % 17 == 0 { "500" } else { "200" };
+        let started = std::time::Instant::now();
+        let status = if handle_request(tick).await.is_ok() {
+            "200"
+        } else {
+            "500"
+        };
         m.http_requests_total
             .with_label_values(&[method, endpoint, status])
             .inc();
         m.http_request_duration_seconds
             .with_label_values(&[method, endpoint])
-            .observe(0.002 * (tick % 50) as f64);
+            .observe(started.elapsed().as_secs_f64());
 
-        m.active_tasks.inc();
         let event_type = if tick % 2 == 0 {
-            "task_created"
+            EventType::TaskCreated
         } else {
-            "task_completed"
+            EventType::TaskCompleted
         };
-        let outcome = if tick % 11 == 0 { "failure" } else { "success" };
-        m.events_processed_total
-            .with_label_values(&[event_type, outcome])
-            .inc();
-        m.redis_operation_duration_seconds
-            .with_label_values(&["xadd"])
-            .observe(0.0005 * (tick % 20) as f64);
-        m.active_tasks.dec();
+        let event = asdlc_metrics::events::track(event_type);
+        let published = publish_event(tick).await;
+        tokio::spawn(process_task(tick));
+        if tick % 11 == 0 {
+            event.failure();
+        } else {
+            let _ = event.finish(published);
+        }
 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -8,6 +8,7 @@
 
 pub mod exposition;
 pub mod net;
+pub mod process;
 pub mod promtool;
 pub mod redis_server;
 pub mod tools;

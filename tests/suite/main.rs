@@ -7,6 +7,7 @@ mod derive;
 mod exposition;
 mod macro_forms;
 mod macros;
+mod quickstart;
 mod redis;
 mod registry;
 mod server;

@@ -1,0 +1,126 @@
+//! Running the repository's example binaries as real processes.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The path of example `name`, built by `cargo test` (which builds every
+/// example) next to the test binaries: `target/<profile>/examples/<name>`.
+///
+/// # Errors
+/// When the binary is not there (tests not run through cargo).
+pub fn example_binary(name: &str) -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    // target/<profile>/deps/<test binary> → target/<profile>/examples/<name>
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .ok_or_else(|| format!("unexpected test binary location {}", exe.display()))?;
+    let path = profile_dir.join("examples").join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "example binary {} not found; run the tests with `cargo test` (it builds the examples) or ./scripts/test",
+            path.display()
+        ))
+    }
+}
+
+/// A child process killed (SIGKILL) on drop, with its stdout read line by
+/// line in the background.
+#[derive(Debug)]
+pub struct Process {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Process {
+    /// Starts `command` with stdout piped (stderr inherited, so its logs show
+    /// in a failing test's output).
+    ///
+    /// # Errors
+    /// When the process cannot be started.
+    pub fn spawn(mut command: Command) -> Result<Process, String> {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start {command:?}: {e}"))?;
+        let stdout: ChildStdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Process { child, lines })
+    }
+
+    /// The first stdout line starting with `prefix` (the rest of it), within
+    /// `limit`.
+    ///
+    /// # Errors
+    /// When the process ends or `limit` passes first.
+    pub fn wait_for_line(&mut self, prefix: &str, limit: Duration) -> Result<String, String> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix(prefix) {
+                        return Ok(rest.trim().to_owned());
+                    }
+                }
+                Err(_) => {
+                    let status = self.child.try_wait().ok().flatten();
+                    return Err(format!(
+                        "no line starting with {prefix:?} within {limit:?} (exit status: {status:?})"
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGTERM`).
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
+        // SAFETY: kill(2) on a pid we spawned; no memory is involved.
+        unsafe {
+            libc::kill(pid, signal);
+        }
+    }
+
+    /// Waits up to `limit` for the process to exit; its status, or `None`.
+    pub fn wait_timeout(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Kills the process (SIGKILL) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
