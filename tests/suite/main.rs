@@ -3,6 +3,7 @@
 
 mod collectors;
 mod common;
+mod deploy;
 mod derive;
 mod exposition;
 mod macro_forms;
