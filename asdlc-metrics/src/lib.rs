@@ -36,6 +36,8 @@ mod standard;
 
 #[cfg(feature = "axum")]
 pub mod exposition;
+#[cfg(feature = "proxy")]
+pub mod proxy;
 #[cfg(feature = "axum")]
 mod server;
 
