@@ -10,6 +10,7 @@ pub mod exposition;
 pub mod net;
 pub mod promtool;
 pub mod tools;
+pub mod victoria;
 
 /// The README's Rust examples, compiled and run as doctests so it stays true.
 #[doc = include_str!("../README.md")]
