@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+// reqwest and axum share the `http` crate: one `StatusCode` for both sides.
 use axum::http::StatusCode;
 use reqwest::Url;
 use serde::Deserialize;
@@ -95,10 +96,7 @@ impl Upstream {
         } else if status.is_client_error() && is_json {
             // VictoriaMetrics' own error (422 for every query error): its
             // status and body are the most precise answer there is.
-            Ok(Answer {
-                status: StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
-                body,
-            })
+            Ok(Answer { status, body })
         } else if status.is_server_error() {
             Err(ApiError::bad_gateway(format!(
                 "VictoriaMetrics answered {status}: {}",
@@ -150,7 +148,7 @@ impl Upstream {
     pub(crate) async fn health(&self, timeout: Duration) -> Health {
         let check = self.client.get(self.health_url.clone()).send();
         match tokio::time::timeout(timeout, check).await {
-            Ok(Ok(response)) if response.status() == reqwest::StatusCode::OK => Health::Healthy,
+            Ok(Ok(response)) if response.status() == StatusCode::OK => Health::Healthy,
             Ok(Ok(response)) => Health::Degraded(response.status().as_u16()),
             Ok(Err(e)) => Health::Unhealthy(chain(&e.without_url())),
             Err(_) => Health::Unhealthy(format!(
