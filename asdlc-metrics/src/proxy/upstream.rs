@@ -248,6 +248,43 @@ mod tests {
         assert_eq!(upstream_message(b"<html>oops</html>"), "<html>oops</html>");
     }
 
+    /// A resolver that knows no name: DNS failure without network traffic.
+    struct NoNames;
+
+    impl reqwest::dns::Resolve for NoNames {
+        fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+            let message = format!("no such host: {}", name.as_str());
+            Box::pin(async move { Err(message.into()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_name_that_does_not_resolve_is_503_unavailable() {
+        let mut config = ProxyConfig::new("http://victoriametrics.invalid:8428").unwrap();
+        config.client = reqwest::Client::builder()
+            .dns_resolver(std::sync::Arc::new(NoNames))
+            .build()
+            .unwrap();
+        let upstream = Upstream::new(&config);
+        let params = [("query", "up".to_owned())];
+        let error = upstream
+            .get(&upstream.query_url, &params, Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(error.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.error_type, "unavailable");
+        assert!(
+            error
+                .message
+                .contains("no such host: victoriametrics.invalid"),
+            "{error}"
+        );
+        assert!(matches!(
+            upstream.health(Duration::from_secs(5)).await,
+            Health::Unhealthy(_)
+        ));
+    }
+
     #[test]
     fn shows_timeouts_as_written() {
         assert_eq!(
