@@ -12,6 +12,7 @@ pub mod process;
 pub mod promtool;
 pub mod redis_server;
 pub mod tools;
+pub mod victoria;
 
 /// The README's Rust examples, compiled and run as doctests so it stays true.
 #[doc = include_str!("../README.md")]

@@ -47,6 +47,8 @@ mod standard;
 
 #[cfg(feature = "axum")]
 pub mod exposition;
+#[cfg(feature = "proxy")]
+pub mod proxy;
 #[cfg(feature = "axum")]
 mod server;
 

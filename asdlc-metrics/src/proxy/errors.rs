@@ -1,0 +1,96 @@
+//! The error answer every proxy endpoint gives: the Prometheus HTTP API shape
+//! `{"status":"error","errorType":"…","error":"…"}`, so dashboards that
+//! already read Prometheus errors read ours without a special case.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// An error answer: its HTTP status, the `errorType` and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) error_type: &'static str,
+    pub(crate) message: String,
+}
+
+impl ApiError {
+    /// 400 `bad_data`: the request's parameters; nothing was forwarded.
+    pub(crate) fn bad_data(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_data", message)
+    }
+
+    /// 503 `unavailable`: VictoriaMetrics could not be reached (connection
+    /// refused, name not resolved).
+    pub(crate) fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
+    /// 504 `timeout`: no complete answer within the endpoint's timeout.
+    pub(crate) fn timeout(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::GATEWAY_TIMEOUT, "timeout", message)
+    }
+
+    /// 502 `bad_gateway`: VictoriaMetrics answered, but not with something
+    /// we can pass on (a 5xx, a body that is not JSON or is over the cap).
+    pub(crate) fn bad_gateway(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, "bad_gateway", message)
+    }
+
+    fn new(status: StatusCode, error_type: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            error_type,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.status, self.error_type, self.message)
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    status: &'static str,
+    #[serde(rename = "errorType")]
+    error_type: &'a str,
+    error: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            status: "error",
+            error_type: self.error_type,
+            error: &self.message,
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn renders_the_prometheus_error_shape() {
+        let response = ApiError::timeout("slow \"upstream\"").into_response();
+        assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(
+            response.headers()[axum::http::header::CONTENT_TYPE],
+            "application/json"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .expect("body");
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"status": "error", "errorType": "timeout", "error": "slow \"upstream\""})
+        );
+    }
+}

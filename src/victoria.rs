@@ -1,0 +1,291 @@
+//! A real `victoria-metrics` for tests and benchmarks: started on a free
+//! loopback port with its data in a temporary directory, optionally
+//! scraping targets, and killed when dropped.
+//!
+//! Two flags make it fit for tests:
+//!
+//! * `-search.latencyOffset=1s` ([`Options::latency_offset`]).
+//!   VictoriaMetrics hides samples newer than this offset from queries at
+//!   "now" (30 s by default), so freshly scraped data would stay invisible
+//!   for half a minute. One second keeps the tests quick; `nocache=1` would
+//!   not help, since it only bypasses the response cache.
+//! * `-retentionPeriod=100y`, so tests can import data at fixed past dates
+//!   (and write RFC 3339 times as literals) without it falling outside the
+//!   default one-month retention.
+//!
+//! Data imported with explicit past timestamps is queryable as soon as
+//! [`VictoriaMetrics::import_prometheus`] returns (it forces a flush).
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::net::{free_port, loopback};
+use crate::tools::VICTORIA_METRICS;
+
+/// How long [`VictoriaMetrics::start_with`] waits for `/health`.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often a start is tried on a fresh port when the one picked was taken
+/// in the meantime.
+const START_ATTEMPTS: usize = 3;
+
+/// How a [`VictoriaMetrics`] is started.
+#[derive(Debug, Clone)]
+pub struct Options {
+    latency_offset: Duration,
+    scrape: Option<Scrape>,
+}
+
+#[derive(Debug, Clone)]
+struct Scrape {
+    job: String,
+    targets: Vec<SocketAddr>,
+    interval: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            latency_offset: Duration::from_secs(1),
+            scrape: None,
+        }
+    }
+}
+
+impl Options {
+    /// `-search.latencyOffset` (default 1 s; VictoriaMetrics' own default
+    /// is 30 s).
+    pub fn latency_offset(mut self, offset: Duration) -> Self {
+        self.latency_offset = offset;
+        self
+    }
+
+    /// Scrape `targets` (`/metrics` over HTTP) every `interval`, as job
+    /// `job`, through a generated `-promscrape.config` file.
+    pub fn scrape(mut self, job: &str, targets: &[SocketAddr], interval: Duration) -> Self {
+        self.scrape = Some(Scrape {
+            job: job.to_owned(),
+            targets: targets.to_vec(),
+            interval,
+        });
+        self
+    }
+}
+
+/// A running `victoria-metrics`; dropping it kills the process and removes
+/// its data.
+#[derive(Debug)]
+pub struct VictoriaMetrics {
+    child: Child,
+    addr: SocketAddr,
+    client: reqwest::Client,
+    log: PathBuf,
+    // Dropped after the process is killed (fields drop after `drop`).
+    _dir: tempfile::TempDir,
+}
+
+impl VictoriaMetrics {
+    /// Starts one with the default [`Options`].
+    ///
+    /// # Errors
+    /// As [`VictoriaMetrics::start_with`].
+    pub async fn start() -> Result<Self, String> {
+        Self::start_with(Options::default()).await
+    }
+
+    /// Starts one and waits (at most 30 s) until its `/health` answers.
+    ///
+    /// # Errors
+    /// When the binary is missing (the message says how to install it),
+    /// cannot be started, exits, or does not answer in time (the message
+    /// quotes the end of its log).
+    pub async fn start_with(options: Options) -> Result<Self, String> {
+        let binary = VICTORIA_METRICS.path()?;
+        let mut last_error = String::new();
+        for _ in 0..START_ATTEMPTS {
+            let dir = tempfile::Builder::new()
+                .prefix("victoria-metrics-")
+                .tempdir()
+                .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+            let addr = loopback(free_port());
+            let mut args = vec![
+                format!("-storageDataPath={}", dir.path().join("data").display()),
+                format!("-httpListenAddr={addr}"),
+                format!(
+                    "-search.latencyOffset={}ms",
+                    options.latency_offset.as_millis()
+                ),
+                "-retentionPeriod=100y".to_owned(),
+                "-loggerLevel=WARN".to_owned(),
+            ];
+            if let Some(scrape) = &options.scrape {
+                let path = dir.path().join("scrape.yml");
+                std::fs::write(&path, scrape_config(scrape))
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                args.push(format!("-promscrape.config={}", path.display()));
+            }
+            let log = dir.path().join("victoria-metrics.log");
+            let out = File::create(&log).map_err(|e| format!("cannot create the log: {e}"))?;
+            let err = out
+                .try_clone()
+                .map_err(|e| format!("cannot share the log: {e}"))?;
+            let child = Command::new(&binary)
+                .args(&args)
+                .stdin(Stdio::null())
+                .stdout(out)
+                .stderr(err)
+                .spawn()
+                .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+            let mut vm = VictoriaMetrics {
+                child,
+                addr,
+                client: reqwest::Client::builder()
+                    .no_proxy()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .map_err(|e| format!("reqwest client: {e}"))?,
+                log,
+                _dir: dir,
+            };
+            match vm.wait_healthy().await {
+                Ok(()) => return Ok(vm),
+                // Another process took the port between picking and binding.
+                Err(e) if e.contains("address already in use") => last_error = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_error)
+    }
+
+    async fn wait_healthy(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let health = format!("{}/health", self.url());
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "victoria-metrics exited ({status}) before answering /health; its log:\n{}",
+                    self.log_tail()
+                ));
+            }
+            let answer = self
+                .client
+                .get(&health)
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await;
+            if answer.is_ok_and(|a| a.status().is_success()) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "victoria-metrics did not answer {health} within {START_TIMEOUT:?}; its log:\n{}",
+                    self.log_tail()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`, no trailing slash.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Feeds Prometheus text-format lines (`name{labels} value [ms]`)
+    /// through `/api/v1/import/prometheus`, then forces a flush so the
+    /// samples are searchable at once (at or before now minus the latency
+    /// offset).
+    ///
+    /// # Errors
+    /// When either call fails or answers an error status.
+    pub async fn import_prometheus(&self, text: &str) -> Result<(), String> {
+        let url = format!("{}/api/v1/import/prometheus", self.url());
+        let answer = self
+            .client
+            .post(&url)
+            .body(text.to_owned())
+            .send()
+            .await
+            .map_err(|e| format!("POST {url}: {e}"))?;
+        if !answer.status().is_success() {
+            return Err(format!(
+                "POST {url}: {} {}",
+                answer.status(),
+                answer.text().await.unwrap_or_default()
+            ));
+        }
+        self.force_flush().await
+    }
+
+    /// `/internal/force_flush`: makes recently added data searchable.
+    ///
+    /// # Errors
+    /// When the call fails or answers an error status.
+    pub async fn force_flush(&self) -> Result<(), String> {
+        let url = format!("{}/internal/force_flush", self.url());
+        let answer = self
+            .client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        if answer.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("GET {url}: {}", answer.status()))
+        }
+    }
+}
+
+impl Drop for VictoriaMetrics {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn scrape_config(scrape: &Scrape) -> String {
+    let mut yaml = format!(
+        "global:\n  scrape_interval: {}ms\nscrape_configs:\n  - job_name: {:?}\n    static_configs:\n      - targets:\n",
+        scrape.interval.as_millis(),
+        scrape.job
+    );
+    for target in &scrape.targets {
+        let _ = writeln!(yaml, "          - \"{target}\"");
+    }
+    yaml
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_a_scrape_config() {
+        let scrape = Scrape {
+            job: "asdlc".into(),
+            targets: vec![loopback(9898), loopback(9899)],
+            interval: Duration::from_millis(500),
+        };
+        assert_eq!(
+            scrape_config(&scrape),
+            "global:\n  scrape_interval: 500ms\nscrape_configs:\n  - job_name: \"asdlc\"\n    \
+             static_configs:\n      - targets:\n          - \"127.0.0.1:9898\"\n          - \"127.0.0.1:9899\"\n"
+        );
+    }
+}
