@@ -4,5 +4,6 @@
 mod collectors;
 mod common;
 mod exposition;
+mod middleware;
 mod registry;
 mod server;
