@@ -31,6 +31,7 @@ pub(super) struct Families {
 /// below this; past it (or past [`MAX_PROBES`]) lookups still work, they
 /// just go through the families every time.
 const TABLE_SLOTS: usize = 1024;
+const _: () = assert!(TABLE_SLOTS.is_power_of_two(), "slot_index masks");
 
 /// How far a lookup probes before giving up on the table.
 const MAX_PROBES: usize = 32;
@@ -44,10 +45,10 @@ pub(super) struct Endpoint {
     /// `None`: requests that matched no route.
     template: Option<Box<str>>,
     /// `None`: an excluded endpoint, not recorded at all.
-    series: Option<Series>,
+    recorders: Option<Recorders>,
 }
 
-struct Series {
+struct Recorders {
     duration: Histogram,
     in_flight: Gauge,
     requests: CounterVec,
@@ -56,12 +57,12 @@ struct Series {
 
 impl Endpoint {
     fn new(families: &Families, method: u8, template: Option<&str>, excluded: bool) -> Self {
-        let series = (!excluded).then(|| {
+        let recorders = (!excluded).then(|| {
             let labels = [
                 METHODS[usize::from(method)],
                 template.unwrap_or(UNMATCHED_ENDPOINT),
             ];
-            Series {
+            Recorders {
                 duration: families.duration.with_label_values(&labels),
                 in_flight: families.in_flight.with_label_values(&labels),
                 requests: families.requests.clone(),
@@ -71,7 +72,7 @@ impl Endpoint {
         Endpoint {
             method,
             template: template.map(Box::from),
-            series,
+            recorders,
         }
     }
 
@@ -82,13 +83,13 @@ impl Endpoint {
     /// Whether requests to this endpoint are recorded at all.
     #[inline]
     pub(super) fn is_recorded(&self) -> bool {
-        self.series.is_some()
+        self.recorders.is_some()
     }
 
     /// A request to this endpoint starts.
     #[inline]
     pub(super) fn start(&self) {
-        if let Some(s) = &self.series {
+        if let Some(s) = &self.recorders {
             s.in_flight.inc();
         }
     }
@@ -96,13 +97,13 @@ impl Endpoint {
     /// A request to this endpoint ended with `status` after `elapsed`.
     #[inline]
     pub(super) fn finish(&self, status: u16, elapsed: Duration) {
-        let Some(s) = &self.series else { return };
+        let Some(s) = &self.recorders else { return };
         s.duration.observe_duration(elapsed);
         self.requests_with(s, status).inc();
         s.in_flight.dec();
     }
 
-    fn requests_with<'a>(&self, s: &'a Series, status: u16) -> std::borrow::Cow<'a, Counter> {
+    fn requests_with<'a>(&self, s: &'a Recorders, status: u16) -> std::borrow::Cow<'a, Counter> {
         let make = || {
             let mut code = itoa::Buffer::new();
             s.requests.with_label_values(&[
@@ -156,9 +157,8 @@ impl Endpoints {
     #[inline]
     pub(super) fn get(&self, method: u8, template: Option<&str>) -> Arc<Endpoint> {
         let start = hash(method, template);
-        let mask = self.slots.len() - 1;
         for probe in 0..MAX_PROBES {
-            let slot = &self.slots[(start + probe) & mask];
+            let slot = &self.slots[slot_index(start, probe, self.slots.len())];
             let endpoint = slot.get_or_init(|| Arc::new(self.create(method, template)));
             if endpoint.is(method, template) {
                 return Arc::clone(endpoint);
@@ -171,6 +171,13 @@ impl Endpoints {
         let excluded = template.is_some_and(|t| self.is_excluded(t));
         Endpoint::new(&self.families, method, template, excluded)
     }
+}
+
+/// Linear probing in a power-of-two table; wrapping, as the hash may be
+/// close to `usize::MAX`.
+#[inline]
+fn slot_index(hash: usize, probe: usize, len: usize) -> usize {
+    hash.wrapping_add(probe) & (len - 1)
 }
 
 fn hash(method: u8, template: Option<&str>) -> usize {
@@ -191,6 +198,13 @@ mod tests {
     fn endpoints(exclude: &[&str]) -> Endpoints {
         let families = super::super::families_in(&Registry::with_service("t"));
         Endpoints::new(families, exclude.iter().map(|e| Box::from(*e)).collect())
+    }
+
+    #[test]
+    fn probing_wraps_around_the_table_and_the_hash_range() {
+        assert_eq!(slot_index(usize::MAX, 1, 8), 0);
+        assert_eq!(slot_index(6, 3, 8), 1);
+        assert_eq!(slot_index(usize::MAX - 1, 0, 8), 6);
     }
 
     #[test]

@@ -133,6 +133,7 @@ impl MetricsLayer {
     ///     .route("/", axum::routing::get(|| async { "hello" }))
     ///     .layer(asdlc_metrics::middleware::MetricsLayer::new());
     /// ```
+    #[must_use]
     pub fn new() -> Self {
         let standard = crate::standard();
         Self::with_families(Families {
@@ -158,6 +159,7 @@ impl MetricsLayer {
     /// assert!(registry.contains("asdlc_http_requests_total"));
     /// # let _ = layer;
     /// ```
+    #[must_use]
     pub fn for_registry(registry: &Registry) -> Self {
         Self::with_families(families_in(registry))
     }
