@@ -74,7 +74,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(common::listen_addr(8080)).await?;
     // Tests read this line to find the port when started with PORT=0.
     println!("listening: http://{}", listener.local_addr()?);
-    axum::serve(listener, app).with_graceful_shutdown(common::shutdown_signal()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(common::shutdown_signal())
+        .await?;
     tracing::info!("orchestrator stopped");
     Ok(())
 }
@@ -112,7 +114,11 @@ enum ApiError {
 
 impl From<redis::RedisError> for ApiError {
     fn from(e: redis::RedisError) -> Self {
-        if e.is_connection_dropped() || e.is_connection_refusal() || e.is_io_error() || e.is_timeout() {
+        if e.is_connection_dropped()
+            || e.is_connection_refusal()
+            || e.is_io_error()
+            || e.is_timeout()
+        {
             ApiError::Unavailable(format!("redis unavailable: {e}"))
         } else {
             ApiError::Internal(format!("redis: {e}"))
@@ -160,24 +166,40 @@ async fn create_task(
     // never see the event without the task.
     let () = redis::pipe()
         .atomic()
-        .hset_multiple(task_key(&id), &[("state", "queued"), ("title", task.title.as_str())])
+        .hset_multiple(
+            task_key(&id),
+            &[("state", "queued"), ("title", task.title.as_str())],
+        )
         .ignore()
-        .xadd(STREAM, "*", &[("task_id", id.as_str()), ("type", "task_created")])
+        .xadd(
+            STREAM,
+            "*",
+            &[("task_id", id.as_str()), ("type", "task_created")],
+        )
         .ignore()
         .query_async(&mut con)
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id, "state": "queued" }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "state": "queued" })),
+    ))
 }
 
 #[timed]
 #[counted]
-async fn get_task(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn get_task(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let mut con = state.connection()?;
     let fields: HashMap<String, String> = con.hgetall(task_key(&id)).await?;
     if fields.is_empty() {
         return Err(ApiError::NotFound);
     }
-    let processed: u64 = fields.get("processed").and_then(|p| p.parse().ok()).unwrap_or(0);
+    let processed: u64 = fields
+        .get("processed")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     Ok(Json(json!({
         "id": id,
         "state": fields.get("state"),

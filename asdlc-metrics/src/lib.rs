@@ -47,6 +47,8 @@ mod standard;
 
 #[cfg(feature = "axum")]
 pub mod exposition;
+#[cfg(feature = "axum")]
+pub mod middleware;
 #[cfg(feature = "proxy")]
 pub mod proxy;
 #[cfg(feature = "axum")]
@@ -64,6 +66,8 @@ pub use metric::{
     GaugeVec, Histogram, HistogramCell, HistogramTimer, HistogramVec, LabelSet, LabelValue, Metric,
     MetricKind, Opts, Series, Untyped,
 };
+#[cfg(feature = "axum")]
+pub use middleware::MetricsLayer;
 pub use registry::Registry;
 #[cfg(feature = "axum")]
 pub use server::{MetricsServer, ServeError, metrics_app, serve_metrics, serve_registry};

@@ -8,6 +8,7 @@ mod derive;
 mod exposition;
 mod macro_forms;
 mod macros;
+mod middleware;
 mod proxy;
 mod quickstart;
 mod redis;

@@ -1,0 +1,142 @@
+//! The response future and the guard that records a request however it
+//! ends: with a response, an error, a panic, or dropped before a response.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::http::Response;
+use pin_project_lite::pin_project;
+
+use super::endpoints::Endpoint;
+use super::labels::{CANCELLED_STATUS, PANIC_STATUS};
+
+/// One request being recorded: `in_flight` went up when it was made, and
+/// whatever ends it brings it down once.
+///
+/// Created before the inner service is called, so even a panic in
+/// `Service::call` itself is recorded (the guard is dropped while
+/// unwinding).
+pub(super) struct InFlight {
+    /// `None` once recorded, and for requests that are not recorded.
+    request: Option<(Arc<Endpoint>, Instant)>,
+}
+
+impl InFlight {
+    /// Starts recording a request to `endpoint`, unless it is excluded.
+    #[inline]
+    pub(super) fn start(endpoint: Arc<Endpoint>) -> Self {
+        if !endpoint.is_recorded() {
+            return InFlight::none();
+        }
+        endpoint.start();
+        InFlight {
+            request: Some((endpoint, Instant::now())),
+        }
+    }
+
+    /// A request that is not recorded.
+    #[inline]
+    pub(super) fn none() -> Self {
+        InFlight { request: None }
+    }
+
+    #[inline]
+    fn finish(&mut self, status: u16) {
+        if let Some((endpoint, start)) = self.request.take() {
+            endpoint.finish(status, start.elapsed());
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        // Still pending: no response was produced. Dropped while unwinding
+        // means a panic ended the request (in `call`, or in a poll that
+        // unwound through a caller that owned the future); otherwise its
+        // owner gave up on it, which for a server means the client left.
+        let status = if std::thread::panicking() {
+            PANIC_STATUS
+        } else {
+            CANCELLED_STATUS
+        };
+        self.finish(status);
+    }
+}
+
+/// Records a panic that unwinds out of the inner future's `poll`.
+///
+/// [`InFlight`]'s own `Drop` cannot see that panic: the runtime (tokio,
+/// hyper) catches it and drops the future afterwards, when the thread is no
+/// longer panicking. This guard lives on the stack of `poll` and is
+/// forgotten when `poll` returns normally.
+struct PollGuard<'a>(&'a mut InFlight);
+
+impl Drop for PollGuard<'_> {
+    fn drop(&mut self) {
+        self.0.finish(PANIC_STATUS);
+    }
+}
+
+pin_project! {
+    /// The future of [`MetricsService`](super::MetricsService): the inner
+    /// service's future, recording the request when it resolves, panics or
+    /// is dropped.
+    ///
+    /// ```
+    /// use asdlc_metrics::{middleware::{MetricsLayer, ResponseFuture}, Registry};
+    /// use axum::{body::Body, http::Request, routing::get, Router};
+    /// use tower_service::Service as _;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let registry = Registry::with_service("demo");
+    /// let mut app = tower_layer::Layer::layer(
+    ///     &MetricsLayer::for_registry(&registry),
+    ///     Router::new().route("/", get(|| async { "hi" })),
+    /// );
+    /// let future: ResponseFuture<_> = app.call(Request::get("/").body(Body::empty()).unwrap());
+    /// drop(future); // never polled: recorded as cancelled
+    /// assert!(registry.encode_to_string().contains("status=\"499\""));
+    /// # }
+    /// ```
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        in_flight: InFlight,
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(super) fn new(inner: F, in_flight: InFlight) -> Self {
+        ResponseFuture { inner, in_flight }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if this.in_flight.request.is_none() {
+            return this.inner.poll(cx);
+        }
+        let guard = PollGuard(this.in_flight);
+        let result = this.inner.poll(cx);
+        std::mem::forget(guard);
+        if let Poll::Ready(result) = &result {
+            let status = match result {
+                Ok(response) => response.status().as_u16(),
+                Err(_) => PANIC_STATUS,
+            };
+            this.in_flight.finish(status);
+        }
+        result
+    }
+}

@@ -1,0 +1,77 @@
+//! The service the layer wraps around each route.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::MatchedPath;
+use axum::http::{Request, Response};
+use tower_service::Service;
+
+use super::endpoints::Endpoints;
+use super::future::{InFlight, ResponseFuture};
+use super::labels::method_index;
+
+/// The service made by [`MetricsLayer`](super::MetricsLayer): calls the
+/// inner service and records the request.
+///
+/// Cloning is cheap (the inner service and one `Arc`); axum clones it per
+/// request.
+///
+/// ```
+/// use asdlc_metrics::middleware::{MetricsLayer, MetricsService};
+/// use axum::{routing::get, Router};
+///
+/// let service: MetricsService<Router> =
+///     tower_layer::Layer::layer(&MetricsLayer::new(), Router::new().route("/", get(|| async {})));
+/// let _clone = service.clone();
+/// ```
+#[derive(Clone)]
+pub struct MetricsService<S> {
+    inner: S,
+    endpoints: Arc<Endpoints>,
+}
+
+impl<S> MetricsService<S> {
+    pub(super) fn new(inner: S, endpoints: Arc<Endpoints>) -> Self {
+        MetricsService { inner, endpoints }
+    }
+}
+
+impl<S> std::fmt::Debug for MetricsService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsService")
+            .field("exclude", &self.endpoints.exclude())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MetricsService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let endpoints = &self.endpoints;
+        let in_flight = if endpoints.is_excluded(request.uri().path()) {
+            InFlight::none()
+        } else {
+            let template = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str);
+            InFlight::start(endpoints.get(method_index(request.method()), template))
+        };
+        // `in_flight` exists before the inner call: if `call` panics, its
+        // drop during unwinding records the request as a 500.
+        let inner = self.inner.call(request);
+        ResponseFuture::new(inner, in_flight)
+    }
+}
