@@ -87,8 +87,7 @@ pub use future::ResponseFuture;
 pub use labels::{CANCELLED_STATUS, OTHER_METHOD, PANIC_STATUS, UNMATCHED_ENDPOINT};
 pub use service::MetricsService;
 
-use crate::__private::build_static;
-use crate::{Metric, Opts, Registry};
+use crate::{Registry, StandardMetrics};
 use endpoints::{Endpoints, Families};
 
 /// The paths excluded by default: the scrape endpoint.
@@ -143,13 +142,14 @@ impl MetricsLayer {
         })
     }
 
-    /// A layer recording into the same three families, got or registered
-    /// in `registry` (for tests, or a service exporting several
-    /// registries), excluding `/metrics`.
+    /// A layer recording into the same three families of `registry` (for
+    /// tests, or a service exporting several registries), excluding
+    /// `/metrics`. The whole standard set is got or registered there, as
+    /// every service exports it.
     ///
-    /// Never fails: when `registry` already holds one of the names with
-    /// another shape, the conflict is logged and the layer records into a
-    /// detached family of that name (not exported).
+    /// Never fails: when `registry` already holds one of the standard names
+    /// with another shape, the conflict is logged and the layer records into
+    /// detached families (not exported).
     ///
     /// ```
     /// use asdlc_metrics::{middleware::MetricsLayer, Registry};
@@ -221,41 +221,18 @@ impl<S> Layer<S> for MetricsLayer {
     }
 }
 
-/// The three families in `registry` (registered there when missing; a
-/// detached family when the name is taken by another shape, which
-/// [`Registry::register`] logs).
+/// The three families of the standard set registered in `registry` (the
+/// whole set is registered, as every service exports it). When one of its
+/// names is taken there by another shape — a conflict the registry logs —
+/// the layer records into detached families instead of failing.
 fn families_in(registry: &Registry) -> Families {
-    // The same options as the standard set (standard.rs), so the global
-    // registry gives back its own families.
+    let standard =
+        StandardMetrics::register(registry).unwrap_or_else(|_| StandardMetrics::detached());
     Families {
-        requests: registered(
-            registry,
-            Opts::new("asdlc_http_requests_total", "Total HTTP requests.")
-                .labels(["method", "endpoint", "status"]),
-        ),
-        duration: registered(
-            registry,
-            Opts::new(
-                "asdlc_http_request_duration_seconds",
-                "HTTP request latency in seconds.",
-            )
-            .labels(["method", "endpoint"]),
-        ),
-        in_flight: registered(
-            registry,
-            Opts::new(
-                "asdlc_http_requests_in_flight",
-                "HTTP requests being served.",
-            )
-            .labels(["method", "endpoint"]),
-        ),
+        requests: standard.http_requests_total,
+        duration: standard.http_request_duration_seconds,
+        in_flight: standard.http_requests_in_flight,
     }
-}
-
-fn registered<M: Metric>(registry: &Registry, opts: Opts) -> M {
-    // The options are constants covered by this module's tests.
-    let metric: M = build_static(opts);
-    registry.register(&metric).unwrap_or(metric)
 }
 
 #[cfg(test)]
