@@ -263,7 +263,7 @@ async fn process(con: &mut Connection, event: &StreamId) -> redis::RedisResult<(
     Ok(())
 }
 
-/// The work itself (simulated: a few milliseconds).
+/// The work itself (simulated: 5–20 ms, or `$WORK_MS` milliseconds).
 #[timed]
 #[counted]
 #[in_flight]
@@ -274,7 +274,10 @@ async fn handle_event(event_type: EventType, task_id: &str) -> Result<(), String
             event_type.label_value()
         ));
     }
-    let work = 5 + task_id.bytes().map(u64::from).sum::<u64>() % 15;
+    let work = std::env::var("WORK_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| 5 + task_id.bytes().map(u64::from).sum::<u64>() % 15);
     tokio::time::sleep(Duration::from_millis(work)).await;
     Ok(())
 }

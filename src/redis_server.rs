@@ -26,14 +26,24 @@ impl RedisServer {
     /// When `redis-server` is not installed (with an install hint) or does
     /// not come up within 10 s.
     pub fn start() -> Result<RedisServer, String> {
-        let mut server = RedisServer {
+        let mut server = Self::stopped()?;
+        server.spawn()?;
+        Ok(server)
+    }
+
+    /// A server with its port chosen but not started yet (for services
+    /// that must start while Redis is down); start it with
+    /// [`RedisServer::restart`].
+    ///
+    /// # Errors
+    /// When `redis-server` is not installed (with an install hint).
+    pub fn stopped() -> Result<RedisServer, String> {
+        Ok(RedisServer {
             binary: REDIS_SERVER.path()?,
             port: free_port(),
             dir: tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?,
             child: None,
-        };
-        server.spawn()?;
-        Ok(server)
+        })
     }
 
     fn spawn(&mut self) -> Result<(), String> {

@@ -38,6 +38,7 @@ const START_ATTEMPTS: usize = 3;
 pub struct Options {
     latency_offset: Duration,
     scrape: Option<Scrape>,
+    scrape_config: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +53,7 @@ impl Default for Options {
         Options {
             latency_offset: Duration::from_secs(1),
             scrape: None,
+            scrape_config: None,
         }
     }
 }
@@ -72,6 +74,13 @@ impl Options {
             targets: targets.to_vec(),
             interval,
         });
+        self
+    }
+
+    /// Use `yaml` as the `-promscrape.config` file as it is (for configs
+    /// derived from the ones in `deploy/`); replaces [`Options::scrape`].
+    pub fn scrape_config(mut self, yaml: impl Into<String>) -> Self {
+        self.scrape_config = Some(yaml.into());
         self
     }
 }
@@ -122,9 +131,14 @@ impl VictoriaMetrics {
                 "-retentionPeriod=100y".to_owned(),
                 "-loggerLevel=WARN".to_owned(),
             ];
-            if let Some(scrape) = &options.scrape {
+            let config = match (&options.scrape_config, &options.scrape) {
+                (Some(yaml), _) => Some(yaml.clone()),
+                (None, Some(scrape)) => Some(scrape_config(scrape)),
+                (None, None) => None,
+            };
+            if let Some(config) = config {
                 let path = dir.path().join("scrape.yml");
-                std::fs::write(&path, scrape_config(scrape))
+                std::fs::write(&path, config)
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                 args.push(format!("-promscrape.config={}", path.display()));
             }

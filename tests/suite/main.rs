@@ -5,6 +5,7 @@ mod collectors;
 mod common;
 mod deploy;
 mod derive;
+mod e2e;
 mod exposition;
 mod macro_forms;
 mod macros;

@@ -1,0 +1,360 @@
+//! End to end, with real processes: redis-server, the orchestrator and
+//! workers examples, and victoria-metrics scraping both (its config derived
+//! from deploy/vmagent.yml), queried through the orchestrator's proxy.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use asdlc_metrics_workspace::net::free_port;
+use asdlc_metrics_workspace::process::{Process, example_binary};
+use asdlc_metrics_workspace::redis_server::RedisServer;
+use asdlc_metrics_workspace::victoria::{Options, VictoriaMetrics};
+use serde_json::Value;
+
+/// A hang guard for waits on real processes; never a speed assertion.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+fn orchestrator(port: u16, redis: &str, victoria: &str) -> Process {
+    let mut command = Command::new(example_binary("orchestrator").unwrap());
+    command
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .env("REDIS_URL", redis)
+        .env("VICTORIAMETRICS_URL", victoria)
+        .env("RUST_LOG", "warn");
+    let mut process = Process::spawn(command).unwrap();
+    process
+        .wait_for_line("listening: ", Duration::from_secs(30))
+        .unwrap();
+    process
+}
+
+fn workers(port: u16, redis: &str, work_ms: Option<u64>) -> Process {
+    let mut command = Command::new(example_binary("workers").unwrap());
+    command
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .env("REDIS_URL", redis)
+        .env("WORKERS", "4")
+        .env("RUST_LOG", "warn");
+    if let Some(ms) = work_ms {
+        command.env("WORK_MS", ms.to_string());
+    }
+    let mut process = Process::spawn(command).unwrap();
+    process
+        .wait_for_line("metrics: ", Duration::from_secs(30))
+        .unwrap();
+    process
+}
+
+/// deploy/vmagent.yml with the two services on local ports, scraped every second.
+fn scrape_config(orchestrator: u16, workers: u16) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/vmagent.yml");
+    let config = std::fs::read_to_string(path).unwrap();
+    assert!(config.contains("orchestrator:8080") && config.contains("workers:8081"));
+    config
+        .replace("orchestrator:8080", &format!("127.0.0.1:{orchestrator}"))
+        .replace("workers:8081", &format!("127.0.0.1:{workers}"))
+        .replace("15s", "1s")
+        .replace("10s", "1s")
+}
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    fn new(port: u16) -> Api {
+        Api {
+            base: format!("http://127.0.0.1:{port}"),
+            http: http(),
+        }
+    }
+
+    async fn post_task(&self, title: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/tasks", self.base))
+            .json(&serde_json::json!({ "title": title }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts `n` tasks and returns their ids.
+    async fn post_tasks(&self, n: usize) -> Vec<String> {
+        let mut ids = Vec::with_capacity(n);
+        for i in 0..n {
+            let response = self.post_task(&format!("task {i}")).await;
+            assert_eq!(response.status(), 201);
+            let body: Value = response.json().await.unwrap();
+            ids.push(body["id"].as_str().unwrap().to_owned());
+        }
+        ids
+    }
+
+    async fn task(&self, id: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}/api/tasks/{id}", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "task {id}");
+        response.json().await.unwrap()
+    }
+
+    async fn done_count(&self, ids: &[String]) -> usize {
+        let mut done = 0;
+        for id in ids {
+            if self.task(id).await["state"] == "done" {
+                done += 1;
+            }
+        }
+        done
+    }
+
+    async fn wait_until_done(&self, ids: &[String]) {
+        let deadline = Instant::now() + PATIENCE;
+        while self.done_count(ids).await < ids.len() {
+            assert!(Instant::now() < deadline, "tasks not all processed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The single value of an instant PromQL query, through the proxy.
+    async fn query(&self, promql: &str) -> Option<f64> {
+        let response = self
+            .http
+            .get(format!("{}/api/metrics/query", self.base))
+            .query(&[("query", promql)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        let result = body["data"]["result"].as_array()?;
+        let value = result.first()?["value"][1].as_str()?;
+        value.parse().ok()
+    }
+
+    async fn wait_for_query(&self, promql: &str, expected: f64) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let value = self.query(promql).await;
+            if value == Some(expected) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{promql} is {value:?}, expected {expected}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn fifty_tasks_flow_through_both_services_and_show_up_in_victoria_metrics() {
+    let redis = RedisServer::start().unwrap();
+    let (orchestrator_port, workers_port) = (free_port(), free_port());
+    let victoria = VictoriaMetrics::start_with(
+        Options::default().scrape_config(scrape_config(orchestrator_port, workers_port)),
+    )
+    .await
+    .unwrap();
+    let _orchestrator = orchestrator(orchestrator_port, &redis.url(), &victoria.url());
+    let _workers = workers(workers_port, &redis.url(), None);
+    let api = Api::new(orchestrator_port);
+
+    let ids = api.post_tasks(50).await;
+    api.wait_until_done(&ids).await;
+
+    // Once victoria-metrics has scraped the final values, the proxy shows them.
+    let posts = r#"sum(asdlc_http_requests_total{service="orchestrator",method="POST",endpoint="/api/tasks"})"#;
+    api.wait_for_query(posts, 50.0).await;
+    let created =
+        r#"sum(asdlc_http_requests_total{method="POST",endpoint="/api/tasks",status="201"})"#;
+    assert_eq!(api.query(created).await, Some(50.0));
+    let events = r#"sum(asdlc_events_processed_total{service="workers",status="success"})"#;
+    api.wait_for_query(events, 50.0).await;
+
+    // The same through query_range: the last point of the series is 50.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let response: Value = api
+        .http
+        .get(format!("{}/api/metrics/query_range", api.base))
+        .query(&[
+            ("query", events),
+            ("start", &(now - 120).to_string()),
+            ("end", &now.to_string()),
+            ("step", "1s"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(response["status"], "success");
+    let values = response["data"]["result"][0]["values"].as_array().unwrap();
+    let last: f64 = values.last().unwrap()[1].as_str().unwrap().parse().unwrap();
+    assert_eq!(last, 50.0);
+
+    let services: Value = api
+        .http
+        .get(format!("{}/api/metrics/services", api.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(services, serde_json::json!(["orchestrator", "workers"]));
+}
+
+/// Connects to the test's Redis directly, to inspect the stream.
+async fn pending(redis: &RedisServer) -> i64 {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let summary: redis::Value = redis::cmd("XPENDING")
+        .arg("asdlc:tasks")
+        .arg("asdlc-workers")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    match summary {
+        redis::Value::Array(items) => match items.first() {
+            Some(redis::Value::Int(n)) => *n,
+            other => panic!("unexpected XPENDING reply {other:?}"),
+        },
+        other => panic!("unexpected XPENDING reply {other:?}"),
+    }
+}
+
+async fn assert_each_processed_once(api: &Api, ids: &[String]) {
+    for id in ids {
+        let task = api.task(id).await;
+        assert_eq!(task["state"], "done", "{task}");
+        assert_eq!(
+            task["processed"], 1,
+            "task {id} committed {} times",
+            task["processed"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn killed_or_stopped_workers_lose_no_task_and_process_each_once() {
+    let redis = RedisServer::start().unwrap();
+    let (orchestrator_port, workers_port) = (free_port(), free_port());
+    let _orchestrator = orchestrator(orchestrator_port, &redis.url(), "http://127.0.0.1:9");
+    let api = Api::new(orchestrator_port);
+    // Slow work (100 ms an event, 4 workers) so the kill lands mid-run.
+    let mut running = workers(workers_port, &redis.url(), Some(100));
+
+    let ids = api.post_tasks(50).await;
+    let deadline = Instant::now() + PATIENCE;
+    while api.done_count(&ids).await < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "workers never started processing"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    running.kill(); // SIGKILL: events in hand are left pending, unacknowledged
+    let done_at_kill = api.done_count(&ids).await;
+    assert!(
+        done_at_kill < ids.len(),
+        "the kill came too late to test anything"
+    );
+
+    let mut running = workers(workers_port, &redis.url(), Some(100));
+    api.wait_until_done(&ids).await;
+    assert_each_processed_once(&api, &ids).await;
+    assert_eq!(pending(&redis).await, 0);
+
+    // A graceful stop (SIGTERM) mid-run: events in hand finish or stay pending.
+    let more = api.post_tasks(30).await;
+    let deadline = Instant::now() + PATIENCE;
+    while api.done_count(&more).await < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "workers never started the second batch"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    running.signal(libc::SIGTERM);
+    let status = running
+        .wait_timeout(Duration::from_secs(20))
+        .expect("workers did not stop on SIGTERM");
+    assert!(status.success(), "workers exited with {status}");
+    let _restarted = workers(workers_port, &redis.url(), Some(10));
+    api.wait_until_done(&more).await;
+    assert_each_processed_once(&api, &more).await;
+    assert_eq!(pending(&redis).await, 0);
+}
+
+#[tokio::test]
+async fn both_services_start_while_redis_is_down_and_connect_when_it_comes_up() {
+    let mut redis = RedisServer::stopped().unwrap();
+    let (orchestrator_port, workers_port) = (free_port(), free_port());
+    let mut orchestrator = orchestrator(orchestrator_port, &redis.url(), "http://127.0.0.1:9");
+    let mut workers = workers(workers_port, &redis.url(), None);
+    let api = Api::new(orchestrator_port);
+
+    let refused = api.post_task("too early").await;
+    assert_eq!(refused.status(), 503);
+    for port in [orchestrator_port, workers_port] {
+        let text = http()
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("asdlc_redis_connection_up{") && l.ends_with(" 0")),
+            "{text}"
+        );
+    }
+
+    redis.restart().unwrap();
+    // Both reconnect with backoff (at most 5 s between attempts).
+    let deadline = Instant::now() + PATIENCE;
+    let id = loop {
+        let response = api.post_task("on time").await;
+        if response.status() == 201 {
+            let body: Value = response.json().await.unwrap();
+            break body["id"].as_str().unwrap().to_owned();
+        }
+        assert_eq!(response.status(), 503);
+        assert!(
+            Instant::now() < deadline,
+            "the orchestrator never connected"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    api.wait_until_done(&[id]).await;
+    assert!(
+        orchestrator.wait_timeout(Duration::ZERO).is_none(),
+        "orchestrator exited"
+    );
+    assert!(
+        workers.wait_timeout(Duration::ZERO).is_none(),
+        "workers exited"
+    );
+}
