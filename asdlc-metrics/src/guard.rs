@@ -8,16 +8,16 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use crate::callsite::{Resolved, Site};
+use crate::clock::Stamp;
 use crate::outcome::Outcome;
 
 /// Records one call of a [`Site`] when dropped.
 #[derive(Debug)]
 pub struct Guard {
     site: &'static Resolved,
-    start: Option<Instant>,
+    start: Option<Stamp>,
     outcome: Option<Outcome>,
 }
 
@@ -32,7 +32,7 @@ impl Guard {
         }
         Guard {
             site,
-            start: site.timed_any.then(Instant::now),
+            start: site.timed_any.then(Stamp::now),
             outcome: None,
         }
     }
@@ -54,7 +54,7 @@ impl Drop for Guard {
                 Outcome::Cancelled
             }
         });
-        self.site.record(outcome, self.start.map(|s| s.elapsed()));
+        self.site.record(outcome, self.start.map(Stamp::elapsed));
     }
 }
 

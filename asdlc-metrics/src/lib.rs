@@ -29,6 +29,7 @@
 extern crate self as asdlc_metrics;
 
 mod callsite;
+mod clock;
 mod collector;
 pub mod collectors;
 mod encoding;

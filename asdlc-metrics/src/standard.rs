@@ -90,6 +90,7 @@ struct Global {
 }
 
 static GLOBAL: LazyLock<Global> = LazyLock::new(|| {
+    crate::clock::warm_up();
     let registry = Registry::new();
     let standard = StandardMetrics::register(&registry).unwrap_or_else(|err| {
         // Unreachable with a fresh registry; keep the service alive regardless.

@@ -1,7 +1,9 @@
 use std::cell::Cell as StdCell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::clock::Stamp;
 
 use super::series::{Cell, sealed::Sealed};
 use super::{Metric, MetricKind, Opts, Series};
@@ -210,7 +212,7 @@ impl Series<HistogramCell> {
     pub fn start_timer(&self) -> HistogramTimer {
         HistogramTimer {
             histogram: self.clone(),
-            start: Instant::now(),
+            start: Stamp::now(),
         }
     }
 
@@ -235,7 +237,7 @@ impl Series<HistogramCell> {
 #[derive(Debug)]
 pub struct HistogramTimer {
     histogram: Series<HistogramCell>,
-    start: Instant,
+    start: Stamp,
 }
 
 impl Drop for HistogramTimer {

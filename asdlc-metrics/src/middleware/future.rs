@@ -5,13 +5,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use axum::http::Response;
 use pin_project_lite::pin_project;
 
 use super::endpoints::Endpoint;
 use super::labels::{CANCELLED_STATUS, PANIC_STATUS};
+use crate::clock::Stamp;
 
 /// One request being recorded: `in_flight` went up when it was made, and
 /// whatever ends it brings it down once.
@@ -21,7 +21,7 @@ use super::labels::{CANCELLED_STATUS, PANIC_STATUS};
 /// unwinding).
 pub(super) struct InFlight {
     /// `None` once recorded, and for requests that are not recorded.
-    request: Option<(Arc<Endpoint>, Instant)>,
+    request: Option<(Arc<Endpoint>, Stamp)>,
 }
 
 impl InFlight {
@@ -33,7 +33,7 @@ impl InFlight {
         }
         endpoint.start();
         InFlight {
-            request: Some((endpoint, Instant::now())),
+            request: Some((endpoint, Stamp::now())),
         }
     }
 

@@ -1,6 +1,5 @@
 use std::future::Future;
 use std::sync::{LazyLock, OnceLock};
-use std::time::Instant;
 
 use ::redis::aio::ConnectionLike;
 use ::redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
@@ -90,7 +89,7 @@ fn pipeline_series() -> &'static RedisSeries {
 /// (a timeout around it) is recorded too, as a failure.
 struct OpGuard {
     series: &'static RedisSeries,
-    start: Instant,
+    start: crate::clock::Stamp,
     outcome: Outcome,
 }
 
@@ -124,7 +123,7 @@ async fn recorded<T: Reply>(
 ) -> RedisResult<T> {
     let mut guard = OpGuard {
         series,
-        start: Instant::now(),
+        start: crate::clock::Stamp::now(),
         outcome: Outcome::Cancelled,
     };
     let result = request.await;
