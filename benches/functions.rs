@@ -1,6 +1,7 @@
 //! Per-call cost of function instrumentation: plain, `#[counted]`,
-//! `#[timed]`, both, the hand-written optimal `prometheus` code, and the
-//! naive `with_label_values` on every call. Single thread and two threads
+//! `#[timed]`, both, the hand-written optimal `prometheus` code, the naive
+//! `with_label_values` on every call, autometrics 3, metered 0.9 and
+//! metrics-rs with its Prometheus recorder. Single thread, and two threads
 //! calling the same function.
 //!
 //! `cargo bench -p asdlc-benches --bench functions`
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use asdlc_metrics::{counted, timed};
 use criterion::{Criterion, criterion_group, criterion_main};
+use metered::{HitCount, ResponseTime};
 
 /// The work every variant does: small enough that instrumentation dominates.
 #[inline(always)]
@@ -101,9 +103,61 @@ fn naive_timed(x: u64) -> u64 {
     v
 }
 
+/// autometrics 3 with its prometheus 0.14 backend: a call counter and a
+/// duration histogram (what `#[timed] #[counted]` records).
+#[inline(never)]
+#[autometrics::autometrics]
+fn autometrics_fn(x: u64) -> u64 {
+    work(x)
+}
+
+/// metered 0.9: hit count and response time of a method.
+#[derive(Default, Debug)]
+struct Metered {
+    metrics: MeteredMetrics,
+}
+
+#[metered::metered(registry = MeteredMetrics)]
+impl Metered {
+    #[measure([HitCount, ResponseTime])]
+    #[inline(never)]
+    fn call(&self, x: u64) -> u64 {
+        work(x)
+    }
+}
+
+static METERED: LazyLock<Metered> = LazyLock::new(Metered::default);
+
+#[inline(never)]
+fn metered_fn(x: u64) -> u64 {
+    METERED.call(x)
+}
+
+/// metrics-rs with the Prometheus recorder installed: the `counter!` and
+/// `histogram!` macros with the same three labels, timed with `Instant`.
+static METRICS_RS: LazyLock<()> = LazyLock::new(|| {
+    let _ = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder();
+});
+
+#[inline(never)]
+fn metrics_rs_counted(x: u64) -> u64 {
+    let v = work(x);
+    metrics::counter!("calls_total", "function" => "metrics_rs", "module" => "benches", "result" => "ok").increment(1);
+    v
+}
+
+#[inline(never)]
+fn metrics_rs_timed(x: u64) -> u64 {
+    let start = Instant::now();
+    let v = work(x);
+    metrics::histogram!("duration_seconds", "function" => "metrics_rs", "module" => "benches", "result" => "ok")
+        .record(start.elapsed().as_secs_f64());
+    v
+}
+
 type Variant = (&'static str, fn(u64) -> u64);
 
-const VARIANTS: [Variant; 7] = [
+const VARIANTS: [Variant; 12] = [
     ("plain", plain),
     ("counted", with_counted),
     ("timed", with_timed),
@@ -111,9 +165,25 @@ const VARIANTS: [Variant; 7] = [
     ("prometheus_hand_counted", hand_counted),
     ("prometheus_hand_timed", hand_timed),
     ("prometheus_naive_timed", naive_timed),
+    ("autometrics", autometrics_fn),
+    ("metered_hitcount+responsetime", metered_fn),
+    ("metrics_rs_counter", metrics_rs_counted),
+    ("metrics_rs_histogram", metrics_rs_timed),
+    ("metrics_rs_both", metrics_rs_both),
 ];
 
+#[inline(never)]
+fn metrics_rs_both(x: u64) -> u64 {
+    let start = Instant::now();
+    let v = work(x);
+    let labels = [("function", "metrics_rs"), ("module", "benches"), ("result", "ok")];
+    metrics::counter!("calls_total", &labels).increment(1);
+    metrics::histogram!("duration_seconds", &labels).record(start.elapsed().as_secs_f64());
+    v
+}
+
 fn single_thread(c: &mut Criterion) {
+    LazyLock::force(&METRICS_RS);
     let mut group = c.benchmark_group("function_call");
     for (name, f) in VARIANTS {
         group.bench_function(name, |b| {
@@ -131,6 +201,7 @@ fn single_thread(c: &mut Criterion) {
 /// while the other calls in a loop (the shared metric's cache lines are
 /// then contended).
 fn two_threads(c: &mut Criterion) {
+    LazyLock::force(&METRICS_RS);
     let mut group = c.benchmark_group("function_call_2_threads");
     for (name, f) in VARIANTS {
         group.bench_function(name, |b| {

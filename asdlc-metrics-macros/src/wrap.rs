@@ -15,36 +15,26 @@
 //!   pinned future is wrapped the same way;
 //! * a function returning `impl Future<Output = T>`: the returned future is
 //!   wrapped;
-//! * anything else: `call(site, move || body, classify)`.
+//! * anything else: a guard, then `(move || -> R { body })()` and the
+//!   outcome of the value (inline: no generic instantiation per function,
+//!   which is most of what instrumentation costs at build time); with `impl
+//!   Trait` in `R`, `call(site, move || body, classify)`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{
-    AttrStyle, Attribute, Expr, ExprAsync, ExprCall, ExprPath, GenericArgument, ItemFn, Meta,
+    AttrStyle, Attribute, Ident, Expr, ExprAsync, ExprCall, ExprPath, GenericArgument, ItemFn, Meta,
     PathArguments, ReturnType, Stmt, Type, TypeImplTrait, TypeParamBound,
 };
 
 use crate::attr::{self, Args, Macro, MetricArgs};
 
-/// The argument a sibling attribute is rewritten to once the first of our
-/// attributes has taken its options (see [`expand`]).
-const ABSORBED: &str = "__asdlc_absorbed";
-
-/// Whether `args` is the [`ABSORBED`] marker.
-fn is_absorbed(args: &TokenStream) -> bool {
-    let mut tokens = args.clone().into_iter();
-    matches!((tokens.next(), tokens.next()), (Some(proc_macro2::TokenTree::Ident(i)), None) if i == ABSORBED)
-}
-
 /// Expands attribute `which` with arguments `args` on `item`. On error the
 /// function is still emitted (without our attributes) next to the errors,
 /// so one mistake does not cascade into "function not found" elsewhere.
 pub fn expand(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
-    if is_absorbed(&args) {
-        return item;
-    }
     let mut function: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => return not_a_function(which, item),
@@ -64,21 +54,24 @@ pub fn expand(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream
         }
         Err(e) => push(e),
     }
-    for attribute in &mut function.attrs {
-        if let Some(other) = sibling(attribute) {
-            if let Err(e) = sibling_args(other, attribute)
-                .and_then(|args| spec.add(args, attribute.path().span()))
-            {
-                push(e);
+    let mut kept = Vec::with_capacity(function.attrs.len());
+    for attribute in std::mem::take(&mut function.attrs) {
+        match sibling(&attribute) {
+            Some(other) => {
+                if let Err(e) = sibling_args(other, &attribute)
+                    .and_then(|args| spec.add(args, attribute.path().span()))
+                {
+                    push(e);
+                }
+                // Taken off the function (it would expand into a second
+                // wrapper); its path is `use`d in the body instead, so the
+                // user's `use asdlc_metrics::counted` does not go unused.
+                spec.absorbed.push(attribute.path().clone());
             }
-            // Keep the attribute, so the user's `use asdlc_metrics::counted`
-            // stays used, but mark it absorbed: it then expands to the
-            // function unchanged.
-            let path = attribute.path().clone();
-            let marker = syn::Ident::new(ABSORBED, attribute.span());
-            *attribute = syn::parse_quote_spanned!(attribute.span()=> #[#path(#marker)]);
+            None => kept.push(attribute),
         }
     }
+    function.attrs = kept;
     if let Some(constness) = &function.sig.constness {
         push(syn::Error::new(
             constness.span(),
@@ -153,6 +146,8 @@ struct Spec {
     in_flight: Option<MetricArgs>,
     /// `Some(None)`: `#[redis_op]` without an explicit operation.
     redis: Option<Option<syn::LitStr>>,
+    /// Paths of the sibling attributes taken off the function.
+    absorbed: Vec<syn::Path>,
 }
 
 impl Spec {
@@ -184,6 +179,9 @@ fn metric_spec(args: Option<&MetricArgs>) -> TokenStream {
     let Some(args) = args else {
         return quote!(::core::option::Option::None);
     };
+    if args.name.is_none() && args.help.is_none() && args.buckets.is_none() && args.labels.is_empty() {
+        return quote!(::core::option::Option::Some(::asdlc_metrics::__private::MetricSpec::DEFAULT));
+    }
     let option_str = |lit: Option<&syn::LitStr>| match lit {
         Some(lit) => quote!(::core::option::Option::Some(#lit)),
         None => quote!(::core::option::Option::None),
@@ -280,19 +278,46 @@ fn generate(function: ItemFn, spec: &Spec) -> TokenStream {
                 #classify,
             )
         }
-    } else {
+    } else if ret.is_some_and(contains_impl) {
+        // The body's type can only be named through a closure's expected
+        // signature (`impl Trait` is not allowed in a closure's `-> R`).
         let classify = classify(ret);
         let ret_ty = type_argument(ret);
         let stmts = &block.stmts;
         quote! {
             ::asdlc_metrics::__private::call::<#ret_ty>(&__ASDLC_SITE, move || { #(#stmts)* }, #classify)
         }
+    } else {
+        // Inline, so each function costs one closure and no generic
+        // instantiation (this is most of the macros' build-time cost).
+        let guard = Ident::new("asdlc_guard", Span::mixed_site());
+        let value = Ident::new("asdlc_value", Span::mixed_site());
+        let once = Ident::new("asdlc_once", Span::mixed_site());
+        let outcome = outcome_of(ret, &quote!(&#value));
+        let ret_ty = ret.map(|ty| quote!(-> #ty));
+        let stmts = &block.stmts;
+        // Moving `once` into the closure and dropping it there makes it an
+        // `FnOnce`, so the body may return borrows of what it captured
+        // (`&mut self.field`), as the function could.
+        quote! {
+            let mut #guard = ::asdlc_metrics::__private::Guard::start(&__ASDLC_SITE);
+            let #once = ::asdlc_metrics::__private::CallOnce;
+            #[allow(clippy::redundant_closure_call)]
+            let #value = (move || #ret_ty {
+                ::core::mem::drop(#once);
+                #(#stmts)*
+            })();
+            #guard.set_outcome(#outcome);
+            #value
+        }
     };
 
+    let absorbed = &spec.absorbed;
     quote! {
         #(#outer)*
         #vis #sig {
             #(#inner)*
+            #(#[allow(unused_imports)] use #absorbed as _;)*
             #site
             #body
         }
@@ -352,15 +377,24 @@ fn classify(ret: Option<&Type>) -> TokenStream {
         }
         Some(ty) => {
             let ty = infer_impls(ty);
-            quote! {
-                |__asdlc_value: &#ty| {
-                    #[allow(unused_imports)]
-                    use ::asdlc_metrics::__private::{ClassifyAny as _, ClassifyRedis as _, ClassifyResult as _};
-                    (&&&::asdlc_metrics::__private::Probe(__asdlc_value)).__asdlc_classify()
-                }
-            }
+            let value = Ident::new("asdlc_value", Span::mixed_site());
+            let outcome = outcome_of(Some(&ty), &quote!(#value));
+            quote!(|#value: &#ty| #outcome)
         }
     }
+}
+
+/// The `Outcome` of the returned value, given `reference`, an expression of
+/// type `&R`: by autoref specialisation (see `asdlc_metrics::__private::Probe`),
+/// resolved where the type is concrete; `Ok` without a return type.
+fn outcome_of(ret: Option<&Type>, reference: &TokenStream) -> TokenStream {
+    if ret.is_none() {
+        return quote!(::asdlc_metrics::__private::Outcome::Ok);
+    }
+    quote! {{
+        use ::asdlc_metrics::__private::Classify as _;
+        (&&&::asdlc_metrics::__private::Probe(#reference)).__asdlc_classify()
+    }}
 }
 
 /// `ty` with every `impl Trait` replaced by `_`, so it can annotate a

@@ -22,7 +22,7 @@ pub const FUNCTION_CALLS: &str = "asdlc_function_calls_total";
 const FUNCTION_LABELS: [&str; 3] = ["function", "module", "result"];
 
 /// Options of one metric of a call site, as written in the attribute.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct MetricSpec {
     /// Family name; `None` for the macro's default family.
     pub name: Option<&'static str>,
@@ -32,6 +32,16 @@ pub struct MetricSpec {
     pub buckets: Option<&'static [f64]>,
     /// Constant labels (`labels(key = "value")`).
     pub labels: &'static [(&'static str, &'static str)],
+}
+
+impl MetricSpec {
+    /// The macro's default family, no options.
+    pub const DEFAULT: MetricSpec = MetricSpec {
+        name: None,
+        help: None,
+        buckets: None,
+        labels: &[],
+    };
 }
 
 /// Everything one expansion records.

@@ -73,6 +73,16 @@ pub fn call<R>(
     value
 }
 
+/// Moved into (and dropped by) the closure holding a synchronous body, to
+/// make it `FnOnce` without a generic call per function.
+#[derive(Debug)]
+pub struct CallOnce;
+
+impl Drop for CallOnce {
+    #[inline]
+    fn drop(&mut self) {}
+}
+
 /// Evaluates a function body that produces a future (the body of a function
 /// returning `impl Future`), so an early `return` in it stays local.
 #[inline]

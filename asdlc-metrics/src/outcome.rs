@@ -1,9 +1,9 @@
 //! How an instrumented call ended, and how a return value tells it.
 //!
 //! The macros classify the returned value with autoref specialisation: the
-//! generated code calls `(&&&Probe(&value)).__asdlc_classify()` with all
-//! three traits below in scope, and method resolution picks the most
-//! specific impl that applies to the value's concrete type — a
+//! generated code calls `(&&&Probe(&value)).__asdlc_classify()` with
+//! [`Classify`] in scope, and method resolution picks the most specific impl
+//! that applies to the value's concrete type — a
 //! `redis::RedisResult`, any other `Result`, or anything else. This happens
 //! where the function is defined, so the type is concrete even when the
 //! surrounding runtime code is generic.
@@ -59,26 +59,17 @@ impl Outcome {
 /// Wraps a reference to a returned value for classification.
 pub struct Probe<'a, T: ?Sized>(pub &'a T);
 
-/// Highest priority: `redis::RedisResult` (only with the `redis` feature).
-pub trait ClassifyRedis {
-    /// The outcome of the probed value.
-    fn __asdlc_classify(&self) -> Outcome;
-}
-
-/// Middle priority: any `Result`.
-pub trait ClassifyResult {
-    /// The outcome of the probed value.
-    fn __asdlc_classify(&self) -> Outcome;
-}
-
-/// Lowest priority: any value is `ok`.
-pub trait ClassifyAny {
+/// Classifies a [`Probe`]d value. One trait, implemented at three autoref
+/// depths: method resolution tries `&&Probe<Result<T, RedisError>>` (only
+/// with the `redis` feature), then `&Probe<Result<T, E>>`, then `Probe<T>`,
+/// and takes the first that applies to the value's type.
+pub trait Classify {
     /// The outcome of the probed value.
     fn __asdlc_classify(&self) -> Outcome;
 }
 
 #[cfg(feature = "redis")]
-impl<T> ClassifyRedis for &&Probe<'_, Result<T, ::redis::RedisError>> {
+impl<T> Classify for &&Probe<'_, Result<T, ::redis::RedisError>> {
     #[inline]
     fn __asdlc_classify(&self) -> Outcome {
         match self.0 {
@@ -96,7 +87,7 @@ pub(crate) fn is_connection_error(e: &::redis::RedisError) -> bool {
     e.is_connection_dropped() || e.is_connection_refusal() || e.is_io_error() || e.is_timeout()
 }
 
-impl<T, E> ClassifyResult for &Probe<'_, Result<T, E>> {
+impl<T, E> Classify for &Probe<'_, Result<T, E>> {
     #[inline]
     fn __asdlc_classify(&self) -> Outcome {
         match self.0 {
@@ -106,7 +97,7 @@ impl<T, E> ClassifyResult for &Probe<'_, Result<T, E>> {
     }
 }
 
-impl<T: ?Sized> ClassifyAny for Probe<'_, T> {
+impl<T: ?Sized> Classify for Probe<'_, T> {
     #[inline]
     fn __asdlc_classify(&self) -> Outcome {
         Outcome::Ok
@@ -119,8 +110,7 @@ mod tests {
 
     macro_rules! classify {
         ($v:expr) => {{
-            #[allow(unused_imports)]
-            use super::{ClassifyAny as _, ClassifyRedis as _, ClassifyResult as _};
+            use super::Classify as _;
             (&&&Probe(&$v)).__asdlc_classify()
         }};
     }

@@ -2,8 +2,8 @@
 //! may change in any release.
 
 pub use crate::callsite::{MetricSpec, Site, SiteSpec};
-pub use crate::guard::{Guard, Instrumented, call, call_plain, instrument};
-pub use crate::outcome::{ClassifyAny, ClassifyRedis, ClassifyResult, Outcome, Probe};
+pub use crate::guard::{CallOnce, Guard, Instrumented, call, call_plain, instrument};
+pub use crate::outcome::{Classify, Outcome, Probe};
 pub use std::sync::LazyLock;
 
 use crate::{Metric, Opts};

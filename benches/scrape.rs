@@ -1,0 +1,245 @@
+//! Cost of a scrape: time to encode 1k / 10k / 100k counter series (4
+//! labels each) and 1k histogram series, plain and gzip, in asdlc-metrics,
+//! `prometheus-client`, `metrics-exporter-prometheus` and the `prometheus`
+//! crate (gather + text encoder). Before the timings it prints the body
+//! sizes and the peak heap a scrape allocates (a counting allocator).
+//!
+//! `cargo bench -p asdlc-benches --bench scrape`
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use asdlc_metrics::{CounterVec, HistogramVec, Registry};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use prometheus_client::encoding::EncodeLabelSet;
+
+/// Counts live and peak heap bytes, to report what a scrape allocates.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator; only adds bookkeeping.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Peak bytes allocated (above what was live before) while running `f`.
+fn peak_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = LIVE.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    let out = f();
+    (out, PEAK.load(Ordering::Relaxed) - before)
+}
+
+const METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
+
+/// The label values of counter series `i`: four labels, `i` distinct sets.
+fn labels(i: usize) -> [String; 4] {
+    [
+        METHODS[i % 4].to_owned(),
+        format!("/api/resource/{}", i / 4),
+        "200".to_owned(),
+        "eu-west".to_owned(),
+    ]
+}
+
+fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(body).unwrap();
+    gz.finish().unwrap()
+}
+
+/// One implementation's registry with `n` counter series (or `n` histogram
+/// series), behind a uniform "encode to bytes" call.
+trait Subject {
+    fn encode(&self) -> Vec<u8>;
+}
+
+struct Asdlc(Registry);
+
+impl Subject for Asdlc {
+    fn encode(&self) -> Vec<u8> {
+        self.0.encode_to_vec()
+    }
+}
+
+fn asdlc_counters(n: usize) -> Asdlc {
+    let r = Registry::with_service("bench");
+    let c = r
+        .register(&CounterVec::new("bench_requests_total", "Requests.", &["method", "endpoint", "status", "region"]).unwrap())
+        .unwrap();
+    for i in 0..n {
+        let l = labels(i);
+        c.with_label_values(&[&l[0], &l[1], &l[2], &l[3]]).inc_by(i as u64);
+    }
+    Asdlc(r)
+}
+
+fn asdlc_histograms(n: usize) -> Asdlc {
+    let r = Registry::with_service("bench");
+    let h = r
+        .register(&HistogramVec::new("bench_duration_seconds", "Durations.", &["method", "endpoint"]).unwrap())
+        .unwrap();
+    for i in 0..n {
+        let l = labels(i);
+        let s = h.with_label_values(&[&l[0], &l[1]]);
+        s.observe(0.03);
+        s.observe(0.7);
+    }
+    Asdlc(r)
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClientLabels {
+    method: String,
+    endpoint: String,
+    status: String,
+    region: String,
+}
+
+struct PromClient(prometheus_client::registry::Registry);
+
+impl Subject for PromClient {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.0).unwrap();
+        out.into_bytes()
+    }
+}
+
+fn client_counters(n: usize) -> PromClient {
+    use prometheus_client::metrics::{counter::Counter, family::Family};
+    let mut r = prometheus_client::registry::Registry::default();
+    let f = Family::<ClientLabels, Counter>::default();
+    r.register("bench_requests", "Requests.", f.clone());
+    for i in 0..n {
+        let [method, endpoint, status, region] = labels(i);
+        f.get_or_create(&ClientLabels { method, endpoint, status, region }).inc_by(i as u64);
+    }
+    PromClient(r)
+}
+
+struct MetricsRs(metrics_exporter_prometheus::PrometheusHandle);
+
+impl Subject for MetricsRs {
+    fn encode(&self) -> Vec<u8> {
+        self.0.render().into_bytes()
+    }
+}
+
+fn metrics_rs_counters(n: usize) -> MetricsRs {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    metrics::with_local_recorder(&recorder, || {
+        for i in 0..n {
+            let [method, endpoint, status, region] = labels(i);
+            metrics::counter!("bench_requests_total", "method" => method, "endpoint" => endpoint, "status" => status, "region" => region)
+                .increment(i as u64);
+        }
+    });
+    // The recorder must outlive the handle's renders.
+    std::mem::forget(recorder);
+    MetricsRs(handle)
+}
+
+struct Prometheus(prometheus::Registry);
+
+impl Subject for Prometheus {
+    fn encode(&self) -> Vec<u8> {
+        use prometheus::Encoder as _;
+        let mut out = Vec::new();
+        prometheus::TextEncoder::new().encode(&self.0.gather(), &mut out).unwrap();
+        out
+    }
+}
+
+fn prometheus_counters(n: usize) -> Prometheus {
+    let r = prometheus::Registry::new();
+    let c = prometheus::IntCounterVec::new(
+        prometheus::Opts::new("bench_requests_total", "Requests."),
+        &["method", "endpoint", "status", "region"],
+    )
+    .unwrap();
+    r.register(Box::new(c.clone())).unwrap();
+    for i in 0..n {
+        let l = labels(i);
+        c.with_label_values(&[&l[0], &l[1], &l[2], &l[3]]).inc_by(i as u64);
+    }
+    Prometheus(r)
+}
+
+fn report(name: &str, subject: &dyn Subject) {
+    // Steady state: a service scrapes the same registry again and again
+    // (asdlc-metrics sizes the buffer after the previous scrape).
+    black_box(subject.encode());
+    let (body, peak) = peak_during(|| subject.encode());
+    let zipped = gzip(&body);
+    println!(
+        "scrape-size {name}: plain {} bytes, gzip {} bytes, peak heap during the scrape {} bytes",
+        body.len(),
+        zipped.len(),
+        peak
+    );
+}
+
+fn scrape(c: &mut Criterion) {
+    let sizes = [1_000usize, 10_000, 100_000];
+    for &n in &sizes {
+        let subjects: Vec<(&str, Box<dyn Subject>)> = vec![
+            ("asdlc_metrics", Box::new(asdlc_counters(n))),
+            ("prometheus_client", Box::new(client_counters(n))),
+            ("metrics_exporter_prometheus", Box::new(metrics_rs_counters(n))),
+            ("prometheus_gather", Box::new(prometheus_counters(n))),
+        ];
+        for (name, subject) in &subjects {
+            report(&format!("counters/{n}/{name}"), subject.as_ref());
+        }
+        let mut group = c.benchmark_group(format!("scrape_counters_{n}"));
+        if n >= 100_000 {
+            group.sample_size(10);
+        }
+        for (name, subject) in &subjects {
+            group.bench_function(BenchmarkId::from_parameter(name), |b| b.iter(|| black_box(subject.encode())));
+        }
+        let ours = &subjects[0].1;
+        group.bench_function(BenchmarkId::from_parameter("asdlc_metrics_gzip"), |b| {
+            b.iter(|| black_box(gzip(&ours.encode())));
+        });
+        group.finish();
+    }
+
+    let histograms = asdlc_histograms(1_000);
+    report("histograms/1000/asdlc_metrics", &histograms);
+    let mut group = c.benchmark_group("scrape_histograms_1000");
+    group.bench_function("asdlc_metrics", |b| b.iter(|| black_box(histograms.encode())));
+    group.bench_function("asdlc_metrics_gzip", |b| b.iter(|| black_box(gzip(&histograms.encode()))));
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(20);
+    targets = scrape
+}
+criterion_main!(benches);
