@@ -176,7 +176,11 @@ const VARIANTS: [Variant; 12] = [
 fn metrics_rs_both(x: u64) -> u64 {
     let start = Instant::now();
     let v = work(x);
-    let labels = [("function", "metrics_rs"), ("module", "benches"), ("result", "ok")];
+    let labels = [
+        ("function", "metrics_rs"),
+        ("module", "benches"),
+        ("result", "ok"),
+    ];
     metrics::counter!("calls_total", &labels).increment(1);
     metrics::histogram!("duration_seconds", &labels).record(start.elapsed().as_secs_f64());
     v

@@ -84,11 +84,19 @@ impl Subject for Asdlc {
 fn asdlc_counters(n: usize) -> Asdlc {
     let r = Registry::with_service("bench");
     let c = r
-        .register(&CounterVec::new("bench_requests_total", "Requests.", &["method", "endpoint", "status", "region"]).unwrap())
+        .register(
+            &CounterVec::new(
+                "bench_requests_total",
+                "Requests.",
+                &["method", "endpoint", "status", "region"],
+            )
+            .unwrap(),
+        )
         .unwrap();
     for i in 0..n {
         let l = labels(i);
-        c.with_label_values(&[&l[0], &l[1], &l[2], &l[3]]).inc_by(i as u64);
+        c.with_label_values(&[&l[0], &l[1], &l[2], &l[3]])
+            .inc_by(i as u64);
     }
     Asdlc(r)
 }
@@ -96,7 +104,14 @@ fn asdlc_counters(n: usize) -> Asdlc {
 fn asdlc_histograms(n: usize) -> Asdlc {
     let r = Registry::with_service("bench");
     let h = r
-        .register(&HistogramVec::new("bench_duration_seconds", "Durations.", &["method", "endpoint"]).unwrap())
+        .register(
+            &HistogramVec::new(
+                "bench_duration_seconds",
+                "Durations.",
+                &["method", "endpoint"],
+            )
+            .unwrap(),
+        )
         .unwrap();
     for i in 0..n {
         let l = labels(i);
@@ -132,7 +147,13 @@ fn client_counters(n: usize) -> PromClient {
     r.register("bench_requests", "Requests.", f.clone());
     for i in 0..n {
         let [method, endpoint, status, region] = labels(i);
-        f.get_or_create(&ClientLabels { method, endpoint, status, region }).inc_by(i as u64);
+        f.get_or_create(&ClientLabels {
+            method,
+            endpoint,
+            status,
+            region,
+        })
+        .inc_by(i as u64);
     }
     PromClient(r)
 }
@@ -166,7 +187,9 @@ impl Subject for Prometheus {
     fn encode(&self) -> Vec<u8> {
         use prometheus::Encoder as _;
         let mut out = Vec::new();
-        prometheus::TextEncoder::new().encode(&self.0.gather(), &mut out).unwrap();
+        prometheus::TextEncoder::new()
+            .encode(&self.0.gather(), &mut out)
+            .unwrap();
         out
     }
 }
@@ -181,7 +204,8 @@ fn prometheus_counters(n: usize) -> Prometheus {
     r.register(Box::new(c.clone())).unwrap();
     for i in 0..n {
         let l = labels(i);
-        c.with_label_values(&[&l[0], &l[1], &l[2], &l[3]]).inc_by(i as u64);
+        c.with_label_values(&[&l[0], &l[1], &l[2], &l[3]])
+            .inc_by(i as u64);
     }
     Prometheus(r)
 }
@@ -206,7 +230,10 @@ fn scrape(c: &mut Criterion) {
         let subjects: Vec<(&str, Box<dyn Subject>)> = vec![
             ("asdlc_metrics", Box::new(asdlc_counters(n))),
             ("prometheus_client", Box::new(client_counters(n))),
-            ("metrics_exporter_prometheus", Box::new(metrics_rs_counters(n))),
+            (
+                "metrics_exporter_prometheus",
+                Box::new(metrics_rs_counters(n)),
+            ),
             ("prometheus_gather", Box::new(prometheus_counters(n))),
         ];
         for (name, subject) in &subjects {
@@ -217,7 +244,9 @@ fn scrape(c: &mut Criterion) {
             group.sample_size(10);
         }
         for (name, subject) in &subjects {
-            group.bench_function(BenchmarkId::from_parameter(name), |b| b.iter(|| black_box(subject.encode())));
+            group.bench_function(BenchmarkId::from_parameter(name), |b| {
+                b.iter(|| black_box(subject.encode()))
+            });
         }
         let ours = &subjects[0].1;
         group.bench_function(BenchmarkId::from_parameter("asdlc_metrics_gzip"), |b| {
@@ -229,8 +258,12 @@ fn scrape(c: &mut Criterion) {
     let histograms = asdlc_histograms(1_000);
     report("histograms/1000/asdlc_metrics", &histograms);
     let mut group = c.benchmark_group("scrape_histograms_1000");
-    group.bench_function("asdlc_metrics", |b| b.iter(|| black_box(histograms.encode())));
-    group.bench_function("asdlc_metrics_gzip", |b| b.iter(|| black_box(gzip(&histograms.encode()))));
+    group.bench_function("asdlc_metrics", |b| {
+        b.iter(|| black_box(histograms.encode()))
+    });
+    group.bench_function("asdlc_metrics_gzip", |b| {
+        b.iter(|| black_box(gzip(&histograms.encode())))
+    });
     group.finish();
 }
 

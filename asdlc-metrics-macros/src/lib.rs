@@ -9,6 +9,7 @@ use proc_macro::TokenStream;
 
 mod attr;
 mod derive;
+mod item;
 mod naming;
 mod wrap;
 

@@ -25,17 +25,18 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{
-    AttrStyle, Attribute, Ident, Expr, ExprAsync, ExprCall, ExprPath, GenericArgument, ItemFn, Meta,
-    PathArguments, ReturnType, Stmt, Type, TypeImplTrait, TypeParamBound,
+    AttrStyle, Attribute, GenericArgument, Ident, Meta, PathArguments, ReturnType, Type,
+    TypeImplTrait, TypeParamBound,
 };
 
 use crate::attr::{self, Args, Macro, MetricArgs};
+use crate::item::{Function, box_pin_tail};
 
 /// Expands attribute `which` with arguments `args` on `item`. On error the
 /// function is still emitted (without our attributes) next to the errors,
 /// so one mistake does not cascade into "function not found" elsewhere.
 pub fn expand(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut function: ItemFn = match syn::parse2(item.clone()) {
+    let mut function: Function = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => return not_a_function(which, item),
     };
@@ -179,8 +180,14 @@ fn metric_spec(args: Option<&MetricArgs>) -> TokenStream {
     let Some(args) = args else {
         return quote!(::core::option::Option::None);
     };
-    if args.name.is_none() && args.help.is_none() && args.buckets.is_none() && args.labels.is_empty() {
-        return quote!(::core::option::Option::Some(::asdlc_metrics::__private::MetricSpec::DEFAULT));
+    if args.name.is_none()
+        && args.help.is_none()
+        && args.buckets.is_none()
+        && args.labels.is_empty()
+    {
+        return quote!(::core::option::Option::Some(
+            ::asdlc_metrics::__private::MetricSpec::DEFAULT
+        ));
     }
     let option_str = |lit: Option<&syn::LitStr>| match lit {
         Some(lit) => quote!(::core::option::Option::Some(#lit)),
@@ -210,15 +217,15 @@ fn metric_spec(args: Option<&MetricArgs>) -> TokenStream {
     }
 }
 
-fn generate(function: ItemFn, spec: &Spec) -> TokenStream {
-    let ItemFn {
-        attrs,
+fn generate(function: Function, spec: &Spec) -> TokenStream {
+    let Function {
+        attrs: outer,
         vis,
         sig,
-        block,
+        inner_attrs: inner,
+        body,
+        braces,
     } = function;
-    let (outer, inner): (Vec<Attribute>, Vec<Attribute>) =
-        attrs.into_iter().partition(|a| a.style == AttrStyle::Outer);
     let fn_name = sig.ident.to_string();
     let fn_name = fn_name.strip_prefix("r#").unwrap_or(&fn_name).to_owned();
 
@@ -251,30 +258,31 @@ fn generate(function: ItemFn, spec: &Spec) -> TokenStream {
         let classify = classify(ret);
         let output = type_argument(ret);
         let typed = return_type_hint(ret);
-        let stmts = &block.stmts;
-        quote_spanned! {block.span()=>
+        quote_spanned! {braces.span()=>
             ::asdlc_metrics::__private::instrument::<#output, _, _>(
                 &__ASDLC_SITE,
-                async move { #typed #(#stmts)* },
+                async move { #typed #body },
                 #classify,
             ).await
         }
-    } else if let Some((mut stmts, tail, output)) = async_trait_body(&block.stmts, ret) {
+    } else if let Some((output, (before, box_pin, future))) = ret
+        .and_then(boxed_future_output)
+        .and_then(|output| Some((output, box_pin_tail(&body)?)))
+    {
         // `Box::pin(async move {..})` → `Box::pin(instrument(.., async move {..}, ..))`
         let classify = classify(Some(output));
         let output = type_argument(Some(output));
-        let ExprCall { func, args, .. } = tail;
-        let future = &args[0];
-        stmts.push(quote!(#func(::asdlc_metrics::__private::instrument::<#output, _, _>(&__ASDLC_SITE, #future, #classify))));
-        quote!(#(#stmts)*)
+        quote! {
+            #before
+            #box_pin(::asdlc_metrics::__private::instrument::<#output, _, _>(&__ASDLC_SITE, #future, #classify))
+        }
     } else if let Some(output) = ret.and_then(impl_future_output) {
         let classify = classify(Some(output));
         let output = type_argument(Some(output));
-        let stmts = &block.stmts;
         quote! {
             ::asdlc_metrics::__private::instrument::<#output, _, _>(
                 &__ASDLC_SITE,
-                ::asdlc_metrics::__private::call_plain(move || { #(#stmts)* }),
+                ::asdlc_metrics::__private::call_plain(move || { #body }),
                 #classify,
             )
         }
@@ -283,9 +291,8 @@ fn generate(function: ItemFn, spec: &Spec) -> TokenStream {
         // signature (`impl Trait` is not allowed in a closure's `-> R`).
         let classify = classify(ret);
         let ret_ty = type_argument(ret);
-        let stmts = &block.stmts;
         quote! {
-            ::asdlc_metrics::__private::call::<#ret_ty>(&__ASDLC_SITE, move || { #(#stmts)* }, #classify)
+            ::asdlc_metrics::__private::call::<#ret_ty>(&__ASDLC_SITE, move || { #body }, #classify)
         }
     } else {
         // Inline, so each function costs one closure and no generic
@@ -295,7 +302,6 @@ fn generate(function: ItemFn, spec: &Spec) -> TokenStream {
         let once = Ident::new("asdlc_once", Span::mixed_site());
         let outcome = outcome_of(ret, &quote!(&#value));
         let ret_ty = ret.map(|ty| quote!(-> #ty));
-        let stmts = &block.stmts;
         // Moving `once` into the closure and dropping it there makes it an
         // `FnOnce`, so the body may return borrows of what it captured
         // (`&mut self.field`), as the function could.
@@ -305,7 +311,7 @@ fn generate(function: ItemFn, spec: &Spec) -> TokenStream {
             #[allow(clippy::redundant_closure_call)]
             let #value = (move || #ret_ty {
                 ::core::mem::drop(#once);
-                #(#stmts)*
+                #body
             })();
             #guard.set_outcome(#outcome);
             #value
@@ -316,7 +322,7 @@ fn generate(function: ItemFn, spec: &Spec) -> TokenStream {
     quote! {
         #(#outer)*
         #vis #sig {
-            #(#inner)*
+            #inner
             #(#[allow(unused_imports)] use #absorbed as _;)*
             #site
             #body
@@ -461,34 +467,4 @@ fn boxed_future_output(ty: &Type) -> Option<&Type> {
         return None;
     };
     object.bounds.iter().find_map(future_output)
-}
-
-/// Recognises the body `#[async_trait]` generates for an `async fn` in a
-/// trait or impl: statements ending in `Box::pin(async move { .. })`, with
-/// a `Pin<Box<dyn Future<Output = T> + ..>>` return type. Returns the
-/// statements before the tail (as tokens), the tail call and `T`.
-fn async_trait_body<'a>(
-    stmts: &'a [Stmt],
-    ret: Option<&'a Type>,
-) -> Option<(Vec<TokenStream>, &'a ExprCall, &'a Type)> {
-    let output = boxed_future_output(ret?)?;
-    let (last, before) = stmts.split_last()?;
-    let Stmt::Expr(Expr::Call(call), None) = last else {
-        return None;
-    };
-    let Expr::Path(ExprPath { path, .. }) = &*call.func else {
-        return None;
-    };
-    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-    let is_box_pin =
-        names.len() >= 2 && names[names.len() - 2] == "Box" && names[names.len() - 1] == "pin";
-    if !is_box_pin || call.args.len() != 1 || !matches!(call.args[0], Expr::Async(ExprAsync { .. }))
-    {
-        return None;
-    }
-    Some((
-        before.iter().map(ToTokens::to_token_stream).collect(),
-        call,
-        output,
-    ))
 }
