@@ -44,7 +44,7 @@ def table(group, baseline, extra_ratio=None):
     benches = sorted(b for b in os.listdir(d) if os.path.isdir(os.path.join(d, b, "new")))
     base = median_ns(group, baseline) if baseline else None
     ref_name, ref = (extra_ratio, median_ns(group, extra_ratio)) if extra_ratio else (None, None)
-    head = f"| {group} | median | vs {baseline} | added |" if base else f"| {group} | median |"
+    head = f"| {group} | median | vs {baseline} | difference |" if base else f"| {group} | median |"
     if ref is not None:
         head += f" vs {ref_name} |"
     print(head)
@@ -65,8 +65,12 @@ if not os.path.isdir(root):
 
 for group in sorted(os.listdir(root)):
     if group.startswith("function_call"):
-        table(group, "plain")
+        table(group, "plain", extra_ratio="prometheus_hand_timed")
     elif group.startswith("middleware"):
         table(group, "plain")
+    elif group.startswith("query_range"):
+        table(group, "direct")
+    elif group.startswith("scrape_"):
+        table(group, "asdlc_metrics")
     else:
         table(group, None)
