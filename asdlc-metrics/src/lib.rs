@@ -11,6 +11,9 @@
 //! }
 //! ```
 //!
+//! * `#[timed]`, `#[counted]`, `#[in_flight]` and `#[redis_op]` instrument
+//!   functions at compile time; `#[derive(Metrics)]` declares metric structs
+//!   and `#[derive(LabelValue)]` bounds label values by an enum.
 //! * [`init`] names the service; [`registry()`] is the global registry and
 //!   [`standard()`] the standard `asdlc_*` metric set in it.
 //! * [`Counter`], [`Gauge`], [`Histogram`] and their labelled families
@@ -18,8 +21,15 @@
 //!   path; metrics of the `prometheus` crate can be registered as well.
 //! * [`Collector`]s run at scrape time; a failing one is logged and counted
 //!   in `asdlc_collector_errors_total`, never fatal.
+//! * [`collectors`]: worker pool and process memory; [`events`]: counting
+//!   processed events with a guard.
 //! * With the `axum` feature (default): [`exposition`] (the `/metrics`
-//!   handler) and [`serve_metrics`].
+//!   handler), [`serve_metrics`] and [`MetricsLayer`] (per-route HTTP
+//!   metrics).
+//! * With `redis` (default): [`redis`] — an instrumented connection and a
+//!   background health check feeding `asdlc_redis_connection_up`.
+//! * With `proxy` (default): [`proxy`] — `/api/metrics/*` forwarding PromQL
+//!   to VictoriaMetrics.
 //!
 //! Every series carries `service="<name>"`, exported once with one type.
 #![deny(missing_docs)]
