@@ -122,12 +122,21 @@ impl Api {
         done
     }
 
-    async fn wait_until_done(&self, ids: &[String]) {
+    /// Waits until at least `n` of `ids` are done.
+    async fn wait_until_done_count(&self, ids: &[String], n: usize) {
         let deadline = Instant::now() + PATIENCE;
-        while self.done_count(ids).await < ids.len() {
-            assert!(Instant::now() < deadline, "tasks not all processed");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        while self.done_count(ids).await < n {
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {n} tasks processed",
+                self.done_count(ids).await
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    async fn wait_until_done(&self, ids: &[String]) {
+        self.wait_until_done_count(ids, ids.len()).await;
     }
 
     /// The single value of an instant PromQL query, through the proxy.
@@ -265,14 +274,7 @@ async fn killed_or_stopped_workers_lose_no_task_and_process_each_once() {
     let mut running = workers(workers_port, &redis.url(), Some(100));
 
     let ids = api.post_tasks(50).await;
-    let deadline = Instant::now() + PATIENCE;
-    while api.done_count(&ids).await < 5 {
-        assert!(
-            Instant::now() < deadline,
-            "workers never started processing"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    api.wait_until_done_count(&ids, 5).await;
     running.kill(); // SIGKILL: events in hand are left pending, unacknowledged
     let done_at_kill = api.done_count(&ids).await;
     assert!(
@@ -287,14 +289,7 @@ async fn killed_or_stopped_workers_lose_no_task_and_process_each_once() {
 
     // A graceful stop (SIGTERM) mid-run: events in hand finish or stay pending.
     let more = api.post_tasks(30).await;
-    let deadline = Instant::now() + PATIENCE;
-    while api.done_count(&more).await < 3 {
-        assert!(
-            Instant::now() < deadline,
-            "workers never started the second batch"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    api.wait_until_done_count(&more, 3).await;
     running.signal(libc::SIGTERM);
     let status = running
         .wait_timeout(Duration::from_secs(20))
