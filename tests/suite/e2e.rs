@@ -101,6 +101,18 @@ impl Api {
         ids
     }
 
+    /// `GET path?query` on the orchestrator, as JSON.
+    async fn get_json(&self, path: &str, query: &[(&str, &str)]) -> Value {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .query(query)
+            .send()
+            .await
+            .unwrap();
+        response.json().await.unwrap()
+    }
+
     async fn task(&self, id: &str) -> Value {
         let response = self
             .http
@@ -201,35 +213,24 @@ async fn fifty_tasks_flow_through_both_services_and_show_up_in_victoria_metrics(
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let response: Value = api
-        .http
-        .get(format!("{}/api/metrics/query_range", api.base))
-        .query(&[
-            ("query", events),
-            ("start", &(now - 120).to_string()),
-            ("end", &now.to_string()),
-            ("step", "1s"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (start, end) = ((now - 120).to_string(), now.to_string());
+    let response = api
+        .get_json(
+            "/api/metrics/query_range",
+            &[
+                ("query", events),
+                ("start", &start),
+                ("end", &end),
+                ("step", "1s"),
+            ],
+        )
+        .await;
     assert_eq!(response["status"], "success");
     let values = response["data"]["result"][0]["values"].as_array().unwrap();
     let last: f64 = values.last().unwrap()[1].as_str().unwrap().parse().unwrap();
     assert_eq!(last, 50.0);
 
-    let services: Value = api
-        .http
-        .get(format!("{}/api/metrics/services", api.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let services = api.get_json("/api/metrics/services", &[]).await;
     assert_eq!(services, serde_json::json!(["orchestrator", "workers"]));
 }
 
