@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::metric::{Cell, Family};
 use crate::outcome::Outcome;
 use crate::redis_state::RedisSeries;
-use crate::{CounterVec, Gauge, GaugeVec, HistogramVec, Metric, Opts, Series};
+use crate::{Gauge, GaugeVec, Metric, Opts, Series};
 
 /// Default family of `#[timed]`.
 pub const FUNCTION_DURATION: &str = "asdlc_function_duration_seconds";
@@ -97,6 +97,22 @@ pub(crate) struct PerOutcome<C> {
 }
 
 impl<C: Cell> PerOutcome<C> {
+    /// The `{function, module, result}` family `spec` names (or the macro's
+    /// default), got or registered in the global registry.
+    fn resolve(
+        site: &SiteSpec,
+        spec: &MetricSpec,
+        default_name: &'static str,
+        default_help: &'static str,
+    ) -> Self {
+        let opts = Opts::new(
+            spec.name.unwrap_or(default_name),
+            spec.help.unwrap_or(default_help),
+        )
+        .labels(FUNCTION_LABELS);
+        Self::new(family(opts), site, spec)
+    }
+
     fn new(family: Family<C>, site: &SiteSpec, spec: &MetricSpec) -> Self {
         PerOutcome {
             family,
@@ -145,20 +161,20 @@ fn family<M: Metric>(opts: Opts) -> M {
 impl Resolved {
     fn new(site: &SiteSpec) -> Self {
         let timed = site.timed.as_ref().map(|spec| {
-            let name = spec.name.unwrap_or(FUNCTION_DURATION);
-            let help = spec
-                .help
-                .unwrap_or("Duration of calls to instrumented functions in seconds.");
-            let family: HistogramVec = family(Opts::new(name, help).labels(FUNCTION_LABELS));
-            PerOutcome::new(family, site, spec)
+            PerOutcome::resolve(
+                site,
+                spec,
+                FUNCTION_DURATION,
+                "Duration of calls to instrumented functions in seconds.",
+            )
         });
         let counted = site.counted.as_ref().map(|spec| {
-            let name = spec.name.unwrap_or(FUNCTION_CALLS);
-            let help = spec
-                .help
-                .unwrap_or("Calls to instrumented functions, by result.");
-            let family: CounterVec = family(Opts::new(name, help).labels(FUNCTION_LABELS));
-            PerOutcome::new(family, site, spec)
+            PerOutcome::resolve(
+                site,
+                spec,
+                FUNCTION_CALLS,
+                "Calls to instrumented functions, by result.",
+            )
         });
         let in_flight = site.in_flight.as_ref().map(|spec| match spec.name {
             None if spec.labels.is_empty() => crate::standard().active_tasks.clone(),

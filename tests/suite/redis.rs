@@ -139,22 +139,11 @@ async fn redis_op_functions_record_against_a_real_server() {
     assert_eq!(up(), 0, "a dropped connection marks Redis down");
 
     let after = scrape();
-    assert_eq!(
-        op_count(&after, "xadd_task") - op_count(&before, "xadd_task"),
-        3.0
-    );
-    assert_eq!(
-        op_errors(&after, "xadd_task") - op_errors(&before, "xadd_task"),
-        1.0
-    );
-    assert_eq!(
-        op_count(&after, "read_task") - op_count(&before, "read_task"),
-        1.0
-    );
-    assert_eq!(
-        op_errors(&after, "read_task") - op_errors(&before, "read_task"),
-        1.0
-    );
+    let delta = |f: fn(&Scrape, &str) -> f64, op: &str| f(&after, op) - f(&before, op);
+    assert_eq!(delta(op_count, "xadd_task"), 3.0);
+    assert_eq!(delta(op_errors, "xadd_task"), 1.0);
+    assert_eq!(delta(op_count, "read_task"), 1.0);
+    assert_eq!(delta(op_errors, "read_task"), 1.0);
 }
 
 const INTERVAL: Duration = Duration::from_millis(500);
