@@ -14,6 +14,13 @@
 //! * `GET /metrics`, `GET /health`, and the `/api/metrics/*` query proxy.
 //! * `MetricsLayer` labels every request by its route template.
 //!   (`ASDLC_METRICS_LAYER=off` leaves it out, for measuring its cost.)
+//! * Every Redis command is bounded (`REDIS_TIMEOUT_MS`, default 500 ms):
+//!   while Redis is unreachable each task request answers 503 with a JSON
+//!   error at once or within that bound, never hangs. Reconnection waits at
+//!   most `REDIS_RECONNECT_MAX_MS` (default 1 s, plus jitter) between
+//!   attempts, and a health check PINGs through the same connection every
+//!   second, so `asdlc_redis_connection_up` and `/health` describe the
+//!   connection the requests use.
 //! * Starts while Redis is down (`asdlc_redis_connection_up 0`, task
 //!   requests answer 503) and connects with backoff; SIGTERM / Ctrl-C stop
 //!   it gracefully (in-flight requests finish).
@@ -26,7 +33,9 @@ use std::time::Duration;
 
 use asdlc_metrics::middleware::MetricsLayer;
 use asdlc_metrics::proxy::{ProxyConfig, router as metrics_proxy};
-use asdlc_metrics::redis::{InstrumentedConnection, RedisHealthCheck};
+use asdlc_metrics::redis::{
+    InstrumentedConnection, ReconnectPolicy, RedisHealthCheck, RedisHealthHandle,
+};
 use asdlc_metrics::{ServiceInfo, counted, timed};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -35,7 +44,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use common::{Backoff, STREAM, TASK_SEQ, task_key};
 use redis::AsyncCommands as _;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
@@ -43,10 +52,11 @@ use tokio::sync::OnceCell;
 type Connection = InstrumentedConnection<ConnectionManager>;
 
 /// The Redis connection, set once the first connect succeeds (after that
-/// the `ConnectionManager` reconnects by itself).
+/// the `ConnectionManager` reconnects by itself), with the health check
+/// that PINGs through it.
 #[derive(Clone, Default)]
 struct AppState {
-    redis: Arc<OnceCell<Connection>>,
+    redis: Arc<OnceCell<(Connection, RedisHealthHandle)>>,
 }
 
 #[tokio::main]
@@ -54,7 +64,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_logging();
     asdlc_metrics::init(ServiceInfo::new("orchestrator").version(env!("CARGO_PKG_VERSION")));
     let client = redis::Client::open(common::redis_url())?;
-    let _health = RedisHealthCheck::new(client.clone()).spawn();
+    // Until the first connect succeeds asdlc_redis_connection_up stays 0;
+    // after it, the health check on the service's own connection sets it.
     let state = AppState::default();
     tokio::spawn(connect(client, Arc::clone(&state.redis)));
 
@@ -82,16 +93,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Connects to Redis, retrying with backoff until it answers.
-async fn connect(client: redis::Client, cell: Arc<OnceCell<Connection>>) {
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Duration::from_secs(2))
-        .set_response_timeout(Duration::from_secs(2))
-        .set_number_of_retries(2);
+async fn connect(client: redis::Client, cell: Arc<OnceCell<(Connection, RedisHealthHandle)>>) {
+    let timeout = common::redis_timeout();
+    let config = ReconnectPolicy::new()
+        .max_delay(common::reconnect_max_delay())
+        .connection_timeout(timeout)
+        .response_timeout(timeout)
+        .manager_config();
     let mut backoff = Backoff::new();
     loop {
         match ConnectionManager::new_with_config(client.clone(), config.clone()).await {
             Ok(manager) => {
-                let _ = cell.set(InstrumentedConnection::new(manager));
+                let health = RedisHealthCheck::for_connection(manager.clone())
+                    .interval(Duration::from_secs(1))
+                    .timeout(timeout)
+                    .spawn();
+                let connection = InstrumentedConnection::new(manager).timeout(timeout);
+                let _ = cell.set((connection, health));
                 tracing::info!("connected to Redis");
                 return;
             }
@@ -141,7 +159,7 @@ impl AppState {
     fn connection(&self) -> Result<Connection, ApiError> {
         self.redis
             .get()
-            .cloned()
+            .map(|(connection, _health)| connection.clone())
             .ok_or_else(|| ApiError::Unavailable("redis unavailable: not connected yet".to_owned()))
     }
 }
@@ -208,10 +226,13 @@ async fn get_task(
     })))
 }
 
+/// Always 200 (a liveness probe must not restart the service for Redis'
+/// outage); `status` says `degraded` while Redis is down.
 async fn health() -> Json<Value> {
+    let up = asdlc_metrics::redis_state::is_up();
     Json(json!({
-        "status": "ok",
+        "status": if up { "ok" } else { "degraded" },
         "service": &*asdlc_metrics::service_name(),
-        "redis": if asdlc_metrics::redis_state::is_up() { "up" } else { "down" },
+        "redis": if up { "up" } else { "down" },
     }))
 }

@@ -76,7 +76,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Tests read this line to find the port when started with PORT=0.
     println!("metrics: http://{}/metrics", server.local_addr());
 
-    let _health = RedisHealthCheck::new(client.clone()).spawn();
+    let _health = RedisHealthCheck::new(client.clone())
+        .interval(Duration::from_secs(1))
+        .timeout(common::redis_timeout())
+        .spawn();
     let active = Arc::new(AtomicU64::new(0));
     let pool = Arc::clone(&active);
     asdlc_metrics::registry().register_collector(WorkerPoolCollector::new(move || {
@@ -184,14 +187,18 @@ impl Worker {
     }
 
     async fn connect(&self) -> redis::RedisResult<Connection> {
+        // Every command is bounded: the blocking read by its block time
+        // plus the usual bound, so a Redis that hangs is noticed.
+        let timeout = common::redis_timeout();
         let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Duration::from_secs(2))
-            .set_response_timeout(BLOCK + Duration::from_secs(2));
+            .set_connection_timeout(timeout)
+            .set_response_timeout(BLOCK + timeout);
         let mut con = InstrumentedConnection::new(
             self.client
                 .get_multiplexed_async_connection_with_config(&config)
                 .await?,
-        );
+        )
+        .timeout(BLOCK + timeout);
         let created: redis::RedisResult<()> = con.xgroup_create_mkstream(STREAM, GROUP, "0").await;
         if let Err(e) = created {
             if e.code() != Some("BUSYGROUP") {

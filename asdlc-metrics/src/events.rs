@@ -9,11 +9,11 @@ pub enum EventStatus {
     /// Handled.
     Success,
     /// Failed, panicked, or abandoned before it was marked.
-    Failure,
+    Failed,
 }
 
 /// Counts one event when dropped: `status="success"` if
-/// [`EventGuard::success`] was called, `"failure"` otherwise (an error, a
+/// [`EventGuard::success`] was called, `"failed"` otherwise (an error, a
 /// panic, a cancelled task — an event that was not marked done did not
 /// succeed). Get one with [`track`].
 #[derive(Debug)]
@@ -71,7 +71,7 @@ impl Drop for EventGuard {
 /// let _ = event.finish(handle()); // status="success"
 ///
 /// let event = asdlc_metrics::events::track(EventType::TaskCreated);
-/// drop(event); // status="failure": it was never marked done
+/// drop(event); // status="failed": it was never marked done
 /// ```
 pub fn track<E: LabelValue>(event_type: E) -> EventGuard {
     track_in(&crate::standard().events_processed_total, event_type)
@@ -83,7 +83,7 @@ pub fn track_in<E: LabelValue>(family: &CounterVec, event_type: E) -> EventGuard
     let event_type = event_type.label_value();
     EventGuard {
         success: family.with_label_values(&[event_type, EventStatus::Success.label_value()]),
-        failure: family.with_label_values(&[event_type, EventStatus::Failure.label_value()]),
+        failure: family.with_label_values(&[event_type, EventStatus::Failed.label_value()]),
         succeeded: false,
     }
 }

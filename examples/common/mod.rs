@@ -22,6 +22,28 @@ pub fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
+/// `$REDIS_TIMEOUT_MS` (default 500 ms): the bound on one Redis command (or
+/// pipeline), so a request fails fast with 503 while Redis is unreachable.
+pub fn redis_timeout() -> Duration {
+    millis_from_env("REDIS_TIMEOUT_MS", 500)
+}
+
+/// `$REDIS_RECONNECT_MAX_MS` (default 1000 ms): the longest wait between
+/// two reconnection attempts, so a service is back within about that long
+/// (plus jitter) after Redis is.
+pub fn reconnect_max_delay() -> Duration {
+    millis_from_env("REDIS_RECONNECT_MAX_MS", 1000)
+}
+
+fn millis_from_env(name: &str, default: u64) -> Duration {
+    let ms = std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&ms| ms > 0)
+        .unwrap_or(default);
+    Duration::from_millis(ms)
+}
+
 /// `0.0.0.0:$PORT`, with `default` when `PORT` is unset or not a number.
 pub fn listen_addr(default: u16) -> String {
     let port = std::env::var("PORT")
@@ -65,25 +87,29 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown requested");
 }
 
-/// Exponential backoff between reconnect attempts: 100 ms doubling to 5 s,
-/// so a service started while Redis is down neither spins nor gives up.
+/// Exponential backoff between reconnect attempts: 100 ms doubling up to
+/// [`reconnect_max_delay`], so a service whose Redis is down neither spins
+/// nor stays away long after Redis is back.
 #[derive(Debug)]
 pub struct Backoff {
     next: Duration,
+    max: Duration,
 }
 
 impl Backoff {
     const FIRST: Duration = Duration::from_millis(100);
-    const MAX: Duration = Duration::from_secs(5);
 
     pub fn new() -> Self {
-        Backoff { next: Self::FIRST }
+        Backoff {
+            next: Self::FIRST,
+            max: reconnect_max_delay(),
+        }
     }
 
     /// The delay before the next attempt (and doubles the one after).
     pub fn next_delay(&mut self) -> Duration {
-        let delay = self.next;
-        self.next = (self.next * 2).min(Self::MAX);
+        let delay = self.next.min(self.max);
+        self.next = (self.next * 2).min(self.max);
         delay
     }
 

@@ -13,16 +13,16 @@ use asdlc_metrics_workspace::victoria::{Options, VictoriaMetrics};
 use serde_json::Value;
 
 /// A hang guard for waits on real processes; never a speed assertion.
-const PATIENCE: Duration = Duration::from_secs(60);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(60);
 
-fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap()
 }
 
-fn orchestrator(port: u16, redis: &str, victoria: &str) -> Process {
+pub(crate) fn orchestrator(port: u16, redis: &str, victoria: &str) -> Process {
     let mut command = Command::new(example_binary("orchestrator").unwrap());
     command
         .env("PORT", port.to_string())
@@ -37,7 +37,7 @@ fn orchestrator(port: u16, redis: &str, victoria: &str) -> Process {
     process
 }
 
-fn workers(port: u16, redis: &str, work_ms: Option<u64>) -> Process {
+pub(crate) fn workers(port: u16, redis: &str, work_ms: Option<u64>) -> Process {
     let mut command = Command::new(example_binary("workers").unwrap());
     command
         .env("PORT", port.to_string())
@@ -67,20 +67,20 @@ fn scrape_config(orchestrator: u16, workers: u16) -> String {
         .replace("10s", "1s")
 }
 
-struct Api {
+pub(crate) struct Api {
     base: String,
     http: reqwest::Client,
 }
 
 impl Api {
-    fn new(port: u16) -> Api {
+    pub(crate) fn new(port: u16) -> Api {
         Api {
             base: format!("http://127.0.0.1:{port}"),
             http: http(),
         }
     }
 
-    async fn post_task(&self, title: &str) -> reqwest::Response {
+    pub(crate) async fn post_task(&self, title: &str) -> reqwest::Response {
         self.http
             .post(format!("{}/api/tasks", self.base))
             .json(&serde_json::json!({ "title": title }))
@@ -113,7 +113,7 @@ impl Api {
         response.json().await.unwrap()
     }
 
-    async fn task(&self, id: &str) -> Value {
+    pub(crate) async fn task(&self, id: &str) -> Value {
         let response = self
             .http
             .get(format!("{}/api/tasks/{id}", self.base))
@@ -147,7 +147,7 @@ impl Api {
         }
     }
 
-    async fn wait_until_done(&self, ids: &[String]) {
+    pub(crate) async fn wait_until_done(&self, ids: &[String]) {
         self.wait_until_done_count(ids, ids.len()).await;
     }
 

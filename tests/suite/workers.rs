@@ -86,9 +86,18 @@ fn event_guards_count_success_and_everything_else_as_failure() {
         )
     };
     assert_eq!(count("task_created", EventStatus::Success), 3.0);
-    assert_eq!(count("task_created", EventStatus::Failure), 0.0);
-    assert_eq!(count("task_cancelled", EventStatus::Failure), 4.0);
+    assert_eq!(count("task_created", EventStatus::Failed), 0.0);
+    assert_eq!(count("task_cancelled", EventStatus::Failed), 4.0);
     assert_eq!(count("task_cancelled", EventStatus::Success), 0.0);
+    // The seed design's values, which dashboards and alerts are written against.
+    assert_eq!(EventStatus::LABEL_VALUES, ["success", "failed"]);
+    assert_eq!(
+        s.value(
+            "asdlc_events_processed_total",
+            &[("event_type", "task_cancelled"), ("status", "failed")]
+        ),
+        4.0
+    );
 }
 
 #[test]

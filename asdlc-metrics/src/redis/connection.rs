@@ -1,5 +1,6 @@
 use std::future::Future;
 use std::sync::{LazyLock, OnceLock};
+use std::time::Duration;
 
 use ::redis::aio::ConnectionLike;
 use ::redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
@@ -20,6 +21,13 @@ use crate::redis_state::RedisSeries;
 /// the known Redis commands is recorded as `other`, so the label stays
 /// bounded. Outcomes also feed `asdlc_redis_connection_up`.
 ///
+/// With [`timeout`](Self::timeout) every command gets a bound: a reply that
+/// does not come in time fails the command with a timeout error
+/// (`RedisError::is_timeout()`), counts as a connection failure (the gauge
+/// goes to 0) and is recorded in the error counter. Without it a command
+/// waits as long as the wrapped connection lets it — for a
+/// `ConnectionManager` that is reconnecting, possibly minutes.
+///
 /// ```no_run
 /// use asdlc_metrics::redis::InstrumentedConnection;
 /// use redis::AsyncCommands;
@@ -35,12 +43,46 @@ use crate::redis_state::RedisSeries;
 #[derive(Debug, Clone)]
 pub struct InstrumentedConnection<C> {
     inner: C,
+    timeout: Option<Duration>,
 }
 
 impl<C> InstrumentedConnection<C> {
-    /// Wraps `inner`.
+    /// Wraps `inner`; commands are not bounded beyond what `inner` does
+    /// (see [`timeout`](Self::timeout)).
     pub fn new(inner: C) -> Self {
-        InstrumentedConnection { inner }
+        InstrumentedConnection {
+            inner,
+            timeout: None,
+        }
+    }
+
+    /// Bounds every command (and every pipeline, as a whole) by `limit`:
+    /// past it the command fails with an I/O error of kind `TimedOut`,
+    /// which marks Redis down. Choose it above the longest blocking command
+    /// you send (`XREADGROUP BLOCK`, `BLPOP`).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// use asdlc_metrics::redis::InstrumentedConnection;
+    ///
+    /// # async fn demo() -> redis::RedisResult<()> {
+    /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
+    /// let manager = redis::aio::ConnectionManager::new(client).await?;
+    /// let mut con = InstrumentedConnection::new(manager).timeout(Duration::from_millis(500));
+    /// let pong: String = redis::cmd("PING").query_async(&mut con).await?; // at most 500 ms
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// The bound set by [`timeout`](Self::timeout), if any.
+    pub fn command_timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 
     /// The wrapped connection.
@@ -119,6 +161,7 @@ impl Reply for Vec<Value> {
 
 async fn recorded<T: Reply>(
     series: &'static RedisSeries,
+    timeout: Option<Duration>,
     request: impl Future<Output = RedisResult<T>>,
 ) -> RedisResult<T> {
     let mut guard = OpGuard {
@@ -126,7 +169,12 @@ async fn recorded<T: Reply>(
         start: crate::clock::Stamp::now(),
         outcome: Outcome::Cancelled,
     };
-    let result = request.await;
+    let result = match timeout {
+        None => request.await,
+        Some(limit) => tokio::time::timeout(limit, request)
+            .await
+            .unwrap_or_else(|_| Err(timed_out(limit))),
+    };
     guard.outcome = match &result {
         Ok(reply) if reply.is_server_error() => Outcome::Error,
         Ok(_) => Outcome::Ok,
@@ -136,10 +184,25 @@ async fn recorded<T: Reply>(
     result
 }
 
+/// The error of a command that got no reply within `limit`: an I/O error of
+/// kind `TimedOut`, so `is_timeout()` and `is_io_error()` hold and callers
+/// that map I/O errors to "unavailable" need no special case.
+fn timed_out(limit: Duration) -> ::redis::RedisError {
+    std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("no reply from Redis within {limit:?}"),
+    )
+    .into()
+}
+
 impl<C: ConnectionLike + Send> ConnectionLike for InstrumentedConnection<C> {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         let series = command_series(cmd);
-        Box::pin(recorded(series, self.inner.req_packed_command(cmd)))
+        Box::pin(recorded(
+            series,
+            self.timeout,
+            self.inner.req_packed_command(cmd),
+        ))
     }
 
     fn req_packed_commands<'a>(
@@ -150,6 +213,7 @@ impl<C: ConnectionLike + Send> ConnectionLike for InstrumentedConnection<C> {
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(recorded(
             pipeline_series(),
+            self.timeout,
             self.inner.req_packed_commands(cmd, offset, count),
         ))
     }

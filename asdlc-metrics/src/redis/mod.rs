@@ -6,7 +6,9 @@
 mod commands;
 mod connection;
 mod health;
+mod reconnect;
 
 pub use commands::{COMMANDS, OTHER, PIPELINE};
 pub use connection::InstrumentedConnection;
 pub use health::{RedisHealthCheck, RedisHealthHandle};
+pub use reconnect::ReconnectPolicy;
