@@ -10,6 +10,7 @@ mod exposition;
 mod macro_forms;
 mod macros;
 mod middleware;
+mod middleware_disconnect;
 mod proxy;
 mod quickstart;
 mod redis;
