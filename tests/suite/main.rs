@@ -12,6 +12,7 @@ mod macros;
 mod middleware;
 mod middleware_disconnect;
 mod proxy;
+mod proxy_times;
 mod quickstart;
 mod redis;
 mod registry;
