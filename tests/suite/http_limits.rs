@@ -112,6 +112,8 @@ async fn hold_half_open_and_scrape(addr: SocketAddr, marker: &str) {
     let streams = half_open(addr, HALF_OPEN).await;
     let (took, scrape) = timed_scrape(addr).await;
     assert_eq!(scrape.sum(marker, &[]), 1.0, "the scrape shows {marker}");
+    // The figure for the record (run with --nocapture).
+    println!("scrape of {addr} with {HALF_OPEN} half-open connections: {took:?}");
     assert!(
         took < SCRAPE_LIMIT,
         "a scrape with {HALF_OPEN} half-open connections took {took:?}"
@@ -200,6 +202,7 @@ async fn sigterm_with_half_sent_requests_exits_zero_within_the_deadline() {
         .wait_timeout(PATIENCE)
         .expect("the orchestrator exits after SIGTERM");
     let took = signalled.elapsed();
+    println!("SIGTERM to exit with 25 half-sent requests, deadline {DEADLINE:?}: {took:?}");
     assert!(status.success(), "{status}");
     // The requirement: out within the deadline (plus a generous margin for
     // a loaded machine), not when the clients give up.
