@@ -14,7 +14,9 @@ use asdlc_metrics_workspace::process::Process;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use crate::common::start_orchestrator;
+use asdlc_metrics_workspace::redis_server::RedisServer;
+
+use crate::common::{start_example, start_orchestrator};
 
 /// How many half-sent requests are held open.
 const HALF_OPEN: usize = 1_000;
@@ -53,12 +55,15 @@ fn raise_fd_limit() {
     );
 }
 
-/// `n` connections to `addr`, each with a half-sent request.
+/// `n` connections to `addr`: every other one with a half-sent request,
+/// the rest silent (connected, nothing sent).
 async fn half_open(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
     let mut streams = Vec::with_capacity(n);
-    for _ in 0..n {
+    for i in 0..n {
         let mut stream = TcpStream::connect(addr).await.unwrap();
-        stream.write_all(HALF_HEADERS).await.unwrap();
+        if i % 2 == 0 {
+            stream.write_all(HALF_HEADERS).await.unwrap();
+        }
         streams.push(stream);
     }
     streams
@@ -158,15 +163,35 @@ async fn the_orchestrator_closes_a_thousand_half_sent_requests_and_keeps_scrapin
     hold_half_open_and_scrape(addr, "asdlc_service_info").await;
 }
 
+/// Sends SIGTERM and asserts the process exits 0 within `deadline` (plus a
+/// generous margin for a loaded machine): the requirement, not a speed
+/// check.
+fn assert_stops_within(mut process: Process, deadline: Duration, held: usize) {
+    let signalled = Instant::now();
+    process.signal(libc::SIGTERM);
+    let status = process
+        .wait_timeout(PATIENCE)
+        .expect("the process exits after SIGTERM");
+    let took = signalled.elapsed();
+    println!("SIGTERM to exit with {held} half-sent requests, deadline {deadline:?}: {took:?}");
+    assert!(status.success(), "{status}");
+    assert!(
+        took < deadline + Duration::from_secs(5),
+        "stopped {took:?} after SIGTERM"
+    );
+}
+
+/// A shutdown deadline of one second, and header and body timeouts longer
+/// than the test: only the deadline can end the half-sent requests.
+const SHORT_DEADLINE: [(&str, &str); 3] = [
+    ("ASDLC_SHUTDOWN_TIMEOUT", "1"),
+    ("ASDLC_HTTP_HEADER_TIMEOUT", "600"),
+    ("ASDLC_HTTP_BODY_TIMEOUT", "600"),
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_with_half_sent_requests_exits_zero_within_the_deadline() {
-    const DEADLINE: Duration = Duration::from_secs(1);
-    let (mut process, addr) = orchestrator(&[
-        ("ASDLC_SHUTDOWN_TIMEOUT", "1"),
-        // Longer than the test: only the shutdown deadline can end them.
-        ("ASDLC_HTTP_HEADER_TIMEOUT", "600"),
-        ("ASDLC_HTTP_BODY_TIMEOUT", "600"),
-    ]);
+    let (process, addr) = orchestrator(&SHORT_DEADLINE);
     let _headers = half_open(addr, 20).await;
     // Uploads whose body stops halfway: their handlers are in progress.
     let mut uploads = Vec::new();
@@ -195,19 +220,16 @@ async fn sigterm_with_half_sent_requests_exits_zero_within_the_deadline() {
         assert!(Instant::now() < give_up, "in flight: {in_flight}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert_stops_within(process, Duration::from_secs(1), 25);
+}
 
-    let signalled = Instant::now();
-    process.signal(libc::SIGTERM);
-    let status = process
-        .wait_timeout(PATIENCE)
-        .expect("the orchestrator exits after SIGTERM");
-    let took = signalled.elapsed();
-    println!("SIGTERM to exit with 25 half-sent requests, deadline {DEADLINE:?}: {took:?}");
-    assert!(status.success(), "{status}");
-    // The requirement: out within the deadline (plus a generous margin for
-    // a loaded machine), not when the clients give up.
-    assert!(
-        took < DEADLINE + Duration::from_secs(5),
-        "stopped {took:?} after SIGTERM"
-    );
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workers_stop_within_the_deadline_with_half_sent_scrapes() {
+    let redis = RedisServer::start().unwrap();
+    let (process, addr) = start_example("workers", "metrics: ", &redis.url(), &SHORT_DEADLINE);
+    let _held = half_open(addr, 20).await;
+    // The server has taken them (a scrape after them answers).
+    let (_, scrape) = timed_scrape(addr).await;
+    assert_eq!(scrape.sum("asdlc_service_info", &[]), 1.0);
+    assert_stops_within(process, Duration::from_secs(1), 20);
 }
