@@ -12,6 +12,7 @@ pub use config::{
     BODY_TIMEOUT_ENV, HEADER_TIMEOUT_ENV, SHUTDOWN_TIMEOUT_ENV, ServerConfig, ServerConfigError,
 };
 pub use json_errors::json_errors;
+#[cfg(feature = "proxy")]
 pub(crate) use json_errors::rewrite as rewrite_error;
 pub use serve::serve_app;
 
