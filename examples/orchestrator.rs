@@ -7,9 +7,10 @@
 //!     cargo run --example orchestrator
 //! ```
 //!
-//! * `POST /api/tasks` (optional JSON `{"title": "…"}`) records the task and
-//!   puts a `task_created` event on the stream, atomically, through the
-//!   instrumented Redis connection; answers `201 {"id": "…", "state": "queued"}`.
+//! * `POST /api/tasks` (optional JSON `{"title": "…"}`, title at most 1 KiB)
+//!   records the task and puts a `task_created` event on the stream,
+//!   atomically, through the instrumented Redis connection; answers
+//!   `201 {"id": "…", "state": "queued"}`.
 //! * `GET /api/tasks/{id}`: the task's state (`queued`, `done`, `failed`) or 404.
 //! * `GET /metrics`, `GET /health`, and the `/api/metrics/*` query proxy.
 //! * `MetricsLayer` labels every request by its route template.
@@ -21,9 +22,15 @@
 //!   attempts, and a health check PINGs through the same connection every
 //!   second, so `asdlc_redis_connection_up` and `/health` describe the
 //!   connection the requests use.
+//! * Every error is JSON: `{"error": "…"}` for the API (axum's rejections,
+//!   404 and 405 included), the Prometheus shape for `/api/metrics/*`.
+//! * Served by `asdlc_metrics::serve_app`: header, body and shutdown
+//!   timeouts from `ASDLC_HTTP_HEADER_TIMEOUT`, `ASDLC_HTTP_BODY_TIMEOUT`,
+//!   `ASDLC_SHUTDOWN_TIMEOUT` (seconds; 10, 30, 20 by default).
 //! * Starts while Redis is down (`asdlc_redis_connection_up 0`, task
 //!   requests answer 503) and connects with backoff; SIGTERM / Ctrl-C stop
-//!   it gracefully (in-flight requests finish).
+//!   it gracefully (in-flight requests finish, for at most the shutdown
+//!   timeout; then it exits 0).
 
 mod common;
 
@@ -36,9 +43,12 @@ use asdlc_metrics::proxy::{ProxyConfig, router as metrics_proxy};
 use asdlc_metrics::redis::{
     InstrumentedConnection, ReconnectPolicy, RedisHealthCheck, RedisHealthHandle,
 };
+use asdlc_metrics::server::{ServerConfig, json_errors, serve_app};
 use asdlc_metrics::{ServiceInfo, counted, timed};
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -62,6 +72,7 @@ struct AppState {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_logging();
+    let server_config = ServerConfig::from_env()?;
     asdlc_metrics::init(ServiceInfo::new("orchestrator").version(env!("CARGO_PKG_VERSION")));
     let client = redis::Client::open(common::redis_url())?;
     // Until the first connect succeeds asdlc_redis_connection_up stays 0;
@@ -75,19 +86,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/health", get(health))
         .route("/metrics", get(asdlc_metrics::exposition::metrics_handler))
         .merge(metrics_proxy(ProxyConfig::from_env()?))
-        .with_state(state);
+        .with_state(state)
+        .layer(map_response(json_errors));
     let app = if std::env::var("ASDLC_METRICS_LAYER").is_ok_and(|v| v == "off") {
         app
     } else {
         app.layer(MetricsLayer::new())
     };
 
+    // Before the port is announced: a SIGTERM from then on stops gracefully.
+    let shutdown = common::shutdown_signal();
     let listener = tokio::net::TcpListener::bind(common::listen_addr(8080)).await?;
     // Tests read this line to find the port when started with PORT=0.
     println!("listening: http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(common::shutdown_signal())
-        .await?;
+    serve_app(listener, app, server_config, shutdown).await;
     tracing::info!("orchestrator stopped");
     Ok(())
 }
@@ -122,12 +134,14 @@ async fn connect(client: redis::Client, cell: Arc<OnceCell<(Connection, RedisHea
     }
 }
 
-/// An API error as JSON: 503 while Redis is unreachable, 500 otherwise.
+/// An API error as JSON: 503 while Redis is unreachable, 500 otherwise;
+/// a rejected request body with its own status (400, 413, 415, 422).
 #[derive(Debug)]
 enum ApiError {
     Unavailable(String),
     Internal(String),
     NotFound,
+    Rejected(StatusCode, String),
 }
 
 impl From<redis::RedisError> for ApiError {
@@ -150,6 +164,7 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, m),
             ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, m),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "no such task".to_owned()),
+            ApiError::Rejected(status, m) => (status, m),
         };
         (status, Json(json!({ "error": message }))).into_response()
     }
@@ -164,19 +179,67 @@ impl AppState {
     }
 }
 
+/// The longest task title accepted, in bytes: titles are stored in Redis
+/// and shown in lists, not documents.
+const MAX_TITLE_BYTES: usize = 1024;
+
 #[derive(Debug, Default, Deserialize)]
 struct NewTask {
     #[serde(default)]
     title: String,
 }
 
+impl NewTask {
+    /// The task a request asks for: none at all (an empty body) is a task
+    /// without a title; a body must be JSON, say so, and fit the limits.
+    fn from_request(
+        headers: &HeaderMap,
+        body: Result<Json<NewTask>, JsonRejection>,
+    ) -> Result<NewTask, ApiError> {
+        let task = match body {
+            Ok(Json(task)) => task,
+            Err(JsonRejection::MissingJsonContentType(_)) if body_is_empty(headers) => {
+                NewTask::default()
+            }
+            // A JSON body without its Content-Type is refused (415), not
+            // taken for an empty one.
+            Err(rejection) => {
+                return Err(ApiError::Rejected(
+                    rejection.status(),
+                    rejection.body_text(),
+                ));
+            }
+        };
+        if task.title.len() > MAX_TITLE_BYTES {
+            return Err(ApiError::Rejected(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "title is {} bytes long; the limit is {MAX_TITLE_BYTES}",
+                    task.title.len()
+                ),
+            ));
+        }
+        Ok(task)
+    }
+}
+
+/// Whether the headers announce no body: `Content-Length: 0`, or neither a
+/// length nor chunked transfer.
+fn body_is_empty(headers: &HeaderMap) -> bool {
+    match headers.get(header::CONTENT_LENGTH) {
+        Some(length) => length.as_bytes() == b"0",
+        None => !headers.contains_key(header::TRANSFER_ENCODING),
+    }
+}
+
 #[timed]
 #[counted]
 async fn create_task(
     State(state): State<AppState>,
-    body: Option<Json<NewTask>>,
+    headers: HeaderMap,
+    body: Result<Json<NewTask>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let task = body.map(|Json(t)| t).unwrap_or_default();
+    let task = NewTask::from_request(&headers, body)?;
     let mut con = state.connection()?;
     let id: u64 = con.incr(TASK_SEQ, 1).await?;
     let id = id.to_string();

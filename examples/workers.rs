@@ -72,6 +72,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .max(1);
     let client = redis::Client::open(common::redis_url())?;
 
+    // Before the port is announced: a SIGTERM from then on stops gracefully.
+    let shutdown = common::shutdown_signal();
     let server = asdlc_metrics::serve_metrics(common::listen_addr(8081).as_str()).await?;
     // Tests read this line to find the port when started with PORT=0.
     println!("metrics: http://{}/metrics", server.local_addr());
@@ -99,7 +101,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     tracing::info!(workers, stream = STREAM, group = GROUP, "workers started");
 
-    common::shutdown_signal().await;
+    shutdown.await;
     let _ = stop.send(true);
     while tasks.join_next().await.is_some() {}
     server.shutdown().await?;

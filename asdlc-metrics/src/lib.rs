@@ -24,8 +24,9 @@
 //! * [`collectors`]: worker pool and process memory; [`events`]: counting
 //!   processed events with a guard.
 //! * With the `axum` feature (default): [`exposition`] (the `/metrics`
-//!   handler), [`serve_metrics`] and [`MetricsLayer`] (per-route HTTP
-//!   metrics).
+//!   handler), [`serve_metrics`], [`MetricsLayer`] (per-route HTTP
+//!   metrics) and [`server`]: [`serve_app`], a server for any router with
+//!   header, body and shutdown timeouts, and JSON error answers.
 //! * With `redis` (default): [`redis`] — an instrumented connection and a
 //!   background health check feeding `asdlc_redis_connection_up`.
 //! * With `proxy` (default): [`proxy`] — `/api/metrics/*` forwarding PromQL
@@ -63,7 +64,7 @@ pub mod middleware;
 #[cfg(feature = "proxy")]
 pub mod proxy;
 #[cfg(feature = "axum")]
-mod server;
+pub mod server;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -81,7 +82,9 @@ pub use metric::{
 pub use middleware::MetricsLayer;
 pub use registry::Registry;
 #[cfg(feature = "axum")]
-pub use server::{MetricsServer, ServeError, metrics_app, serve_metrics, serve_registry};
+pub use server::{
+    MetricsServer, ServeError, ServerConfig, metrics_app, serve_app, serve_metrics, serve_registry,
+};
 pub use service::{ServiceInfo, init, service_info, service_name};
 pub use standard::{REDIS_BUCKETS, StandardMetrics, registry, standard};
 

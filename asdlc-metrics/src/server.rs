@@ -1,4 +1,20 @@
-//! `serve_metrics()`: a standalone `/metrics` + `/health` server.
+//! HTTP serving: [`serve_metrics()`], a standalone `/metrics` + `/health`
+//! server, and [`serve_app`], the server under it for any axum router, with
+//! header, body and shutdown timeouts ([`ServerConfig`]).
+
+mod body;
+mod config;
+mod json_errors;
+mod serve;
+
+pub(crate) use body::is_body_timeout;
+pub use config::{
+    BODY_TIMEOUT_ENV, HEADER_TIMEOUT_ENV, SHUTDOWN_TIMEOUT_ENV, ServerConfig, ServerConfigError,
+};
+pub use json_errors::json_errors;
+#[cfg(feature = "proxy")]
+pub(crate) use json_errors::rewrite as rewrite_error;
+pub use serve::serve_app;
 
 use std::net::SocketAddr;
 
@@ -27,6 +43,8 @@ pub enum ServeError {
     Io(std::io::Error),
     /// The server task panicked or was aborted.
     Task(String),
+    /// A timeout setting in the environment is not a number of seconds.
+    Config(ServerConfigError),
 }
 
 impl std::fmt::Display for ServeError {
@@ -37,6 +55,7 @@ impl std::fmt::Display for ServeError {
             }
             ServeError::Io(e) => write!(f, "metrics server failed: {e}"),
             ServeError::Task(e) => write!(f, "metrics server task failed: {e}"),
+            ServeError::Config(e) => write!(f, "cannot serve metrics: {e}"),
         }
     }
 }
@@ -45,6 +64,7 @@ impl std::error::Error for ServeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ServeError::Bind { source, .. } | ServeError::Io(source) => Some(source),
+            ServeError::Config(e) => Some(e),
             ServeError::Task(_) => None,
         }
     }
@@ -56,7 +76,7 @@ impl std::error::Error for ServeError {
 pub struct MetricsServer {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    task: Option<JoinHandle<()>>,
 }
 
 impl MetricsServer {
@@ -66,8 +86,9 @@ impl MetricsServer {
         self.addr
     }
 
-    /// Stops accepting connections, lets in-flight requests finish, and
-    /// waits for the server to end.
+    /// Stops accepting connections, lets in-flight requests finish (for at
+    /// most the [`ServerConfig::shutdown`] deadline), and waits for the
+    /// server to end.
     ///
     /// # Errors
     /// When the server had failed or its task panicked.
@@ -76,10 +97,7 @@ impl MetricsServer {
             let _ = stop.send(());
         }
         match self.task.take() {
-            Some(task) => match task.await {
-                Ok(result) => result.map_err(ServeError::Io),
-                Err(e) => Err(ServeError::Task(e.to_string())),
-            },
+            Some(task) => task.await.map_err(|e| ServeError::Task(e.to_string())),
             None => Ok(()),
         }
     }
@@ -95,7 +113,8 @@ impl Drop for MetricsServer {
 
 /// Serves the global [`registry()`](crate::registry) on `addr`: `GET /metrics`
 /// (text format, gzip when asked) and `GET /health`
-/// (`{"status":"ok","service":"…"}`), on the current tokio runtime.
+/// (`{"status":"ok","service":"…"}`), on the current tokio runtime, with
+/// the timeouts of [`ServerConfig::from_env`] (see [`serve_app`]).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -108,7 +127,8 @@ impl Drop for MetricsServer {
 /// ```
 ///
 /// # Errors
-/// [`ServeError::Bind`] when the address cannot be resolved or bound.
+/// [`ServeError::Bind`] when the address cannot be resolved or bound,
+/// [`ServeError::Config`] when a timeout variable is not a number.
 pub async fn serve_metrics(
     addr: impl ToSocketAddrs + std::fmt::Debug,
 ) -> Result<MetricsServer, ServeError> {
@@ -118,10 +138,37 @@ pub async fn serve_metrics(
 /// [`serve_metrics`] for a registry of your own.
 ///
 /// # Errors
-/// [`ServeError::Bind`] when the address cannot be resolved or bound.
+/// [`ServeError::Bind`] when the address cannot be resolved or bound,
+/// [`ServeError::Config`] when a timeout variable is not a number.
 pub async fn serve_registry(
     addr: impl ToSocketAddrs + std::fmt::Debug,
     registry: Registry,
+) -> Result<MetricsServer, ServeError> {
+    let config = ServerConfig::from_env().map_err(ServeError::Config)?;
+    serve_registry_with(addr, registry, config).await
+}
+
+/// [`serve_registry`] with timeouts of your own.
+///
+/// ```
+/// use std::time::Duration;
+/// use asdlc_metrics::{Registry, server::{ServerConfig, serve_registry_with}};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = ServerConfig::new().header_read_timeout(Duration::from_secs(2));
+/// let server = serve_registry_with("127.0.0.1:0", Registry::with_service("demo"), config).await?;
+/// server.shutdown().await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// [`ServeError::Bind`] when the address cannot be resolved or bound.
+pub async fn serve_registry_with(
+    addr: impl ToSocketAddrs + std::fmt::Debug,
+    registry: Registry,
+    config: ServerConfig,
 ) -> Result<MetricsServer, ServeError> {
     let shown = format!("{addr:?}");
     let bind_error = |source| ServeError::Bind {
@@ -132,13 +179,9 @@ pub async fn serve_registry(
     let local = listener.local_addr().map_err(bind_error)?;
     let app = metrics_app(registry);
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let task = tokio::spawn(serve_app(listener, app, config, async move {
+        let _ = stopped.await;
+    }));
     tracing::info!("asdlc_metrics: serving /metrics and /health on http://{local}");
     Ok(MetricsServer {
         addr: local,

@@ -1,17 +1,22 @@
 //! Integration tests: real HTTP servers, real child processes, promtool.
 //! One test binary (faster to build than one per file).
 
+mod api_errors;
 mod collectors;
 mod common;
 mod deploy;
 mod derive;
 mod e2e;
 mod exposition;
+mod http_limits;
+mod logging;
 mod macro_forms;
 mod macros;
 mod middleware;
+mod middleware_disconnect;
 mod outage;
 mod proxy;
+mod proxy_times;
 mod quickstart;
 mod redis;
 mod redis_bounds;

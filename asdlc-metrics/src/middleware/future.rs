@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use axum::http::Response;
 use pin_project_lite::pin_project;
 
+use super::body::BodyWatch;
 use super::endpoints::Endpoint;
 use super::labels::{CANCELLED_STATUS, PANIC_STATUS};
 use crate::clock::Stamp;
@@ -22,25 +23,42 @@ use crate::clock::Stamp;
 pub(super) struct InFlight {
     /// `None` once recorded, and for requests that are not recorded.
     request: Option<(Arc<Endpoint>, Stamp)>,
+    /// The request body's watch, when it has one: a failed read overrides
+    /// the response's status.
+    body: Option<Arc<BodyWatch>>,
 }
 
 impl InFlight {
     /// Starts recording a request to `endpoint`, unless it is excluded.
     #[inline]
-    pub(super) fn start(endpoint: Arc<Endpoint>) -> Self {
+    pub(super) fn start(endpoint: Arc<Endpoint>, body: Option<Arc<BodyWatch>>) -> Self {
         if !endpoint.is_recorded() {
             return InFlight::none();
         }
         endpoint.start();
         InFlight {
             request: Some((endpoint, Stamp::now())),
+            body,
         }
     }
 
     /// A request that is not recorded.
     #[inline]
     pub(super) fn none() -> Self {
-        InFlight { request: None }
+        InFlight {
+            request: None,
+            body: None,
+        }
+    }
+
+    /// The status to record for a response with `status`: the body's
+    /// failure, if its read failed (the client left, or was too slow).
+    #[inline]
+    fn recorded_status(&self, status: u16) -> u16 {
+        self.body
+            .as_ref()
+            .and_then(|body| body.failed_status())
+            .unwrap_or(status)
     }
 
     #[inline]
@@ -132,7 +150,7 @@ where
         std::mem::forget(guard);
         if let Poll::Ready(result) = &result {
             let status = match result {
-                Ok(response) => response.status().as_u16(),
+                Ok(response) => this.in_flight.recorded_status(response.status().as_u16()),
                 Err(_) => PANIC_STATUS,
             };
             this.in_flight.finish(status);

@@ -36,6 +36,10 @@
 //!   (tower-http's `CatchPanicLayer`), and a request whose future was dropped
 //!   before the response was ready (the client went away, a timeout above
 //!   fired) is [`CANCELLED_STATUS`] (`499`, nginx's "client closed request").
+//!   So is a request whose client left while its body was read, whatever
+//!   the handler answered to the failed read (axum's extractors say 400);
+//!   one whose body missed [`serve_app`](crate::serve_app)'s body deadline
+//!   is `408`, as the server answers.
 //!   `asdlc_http_requests_in_flight` comes back down in every case.
 //!
 //! # What the duration covers
@@ -74,6 +78,7 @@
 //!
 //! [`MatchedPath`]: axum::extract::MatchedPath
 
+mod body;
 mod endpoints;
 mod future;
 mod labels;

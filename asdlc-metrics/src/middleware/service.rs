@@ -7,6 +7,7 @@ use axum::extract::MatchedPath;
 use axum::http::{Request, Response};
 use tower_service::Service;
 
+use super::body::watch;
 use super::endpoints::Endpoints;
 use super::future::{InFlight, ResponseFuture};
 use super::labels::method_index;
@@ -45,9 +46,13 @@ impl<S> std::fmt::Debug for MetricsService<S> {
     }
 }
 
+/// Any request and response body; an axum [`Body`](axum::body::Body) (what
+/// a `Router` passes its routes) is watched, to see a client leave while it
+/// is read (recorded as `499`).
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MetricsService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ReqBody: 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -60,15 +65,19 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let endpoints = &self.endpoints;
-        let in_flight = if endpoints.is_excluded(request.uri().path()) {
-            InFlight::none()
-        } else {
-            let template = request
-                .extensions()
-                .get::<MatchedPath>()
-                .map(MatchedPath::as_str);
-            InFlight::start(endpoints.get(method_index(request.method()), template))
-        };
+        if endpoints.is_excluded(request.uri().path()) {
+            let inner = self.inner.call(request);
+            return ResponseFuture::new(inner, InFlight::none());
+        }
+        let template = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
+        let endpoint = endpoints.get(method_index(request.method()), template);
+        let (parts, body) = request.into_parts();
+        let (body, body_watch) = watch(body);
+        let request = Request::from_parts(parts, body);
+        let in_flight = InFlight::start(endpoint, body_watch);
         // `in_flight` exists before the inner call: if `call` panics, its
         // drop during unwinding records the request as a 500.
         let inner = self.inner.call(request);

@@ -72,9 +72,38 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The `errorType` for an error the proxy's handlers did not make (axum's
+/// `405`, a rejection), by status, in Prometheus' vocabulary.
+fn error_type_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        StatusCode::GATEWAY_TIMEOUT => "timeout",
+        s if s.is_client_error() => "bad_data",
+        _ => "internal",
+    }
+}
+
+/// Gives every error the proxy's routes answer the Prometheus shape, also
+/// those axum makes itself (`405` has an empty body): a layer made with
+/// [`axum::middleware::map_response`].
+pub(crate) async fn prometheus_errors(response: Response) -> Response {
+    crate::server::rewrite_error(response, |status, message| {
+        serde_json::json!({"status": "error", "errorType": error_type_of(status), "error": message})
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn json_of(response: Response) -> serde_json::Value {
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .expect("body");
+        serde_json::from_slice(&body).expect("json")
+    }
 
     #[tokio::test]
     async fn renders_the_prometheus_error_shape() {
@@ -84,13 +113,19 @@ mod tests {
             response.headers()[axum::http::header::CONTENT_TYPE],
             "application/json"
         );
-        let body = axum::body::to_bytes(response.into_body(), 1024)
-            .await
-            .expect("body");
-        let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(
-            json,
+            json_of(response).await,
             serde_json::json!({"status": "error", "errorType": "timeout", "error": "slow \"upstream\""})
+        );
+    }
+
+    #[tokio::test]
+    async fn an_empty_method_not_allowed_gets_the_prometheus_shape() {
+        let response = prometheus_errors(StatusCode::METHOD_NOT_ALLOWED.into_response()).await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            json_of(response).await,
+            serde_json::json!({"status": "error", "errorType": "bad_data", "error": "method not allowed"})
         );
     }
 }

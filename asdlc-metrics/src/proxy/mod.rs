@@ -10,8 +10,12 @@
 //!
 //! * Parameters are validated before anything is forwarded; a bad one is a
 //!   400 `{"status":"error","errorType":"bad_data","error":"…"}`. Times are
-//!   RFC 3339 or unix seconds, steps a Prometheus duration or seconds; at
+//!   RFC 3339, unix seconds, or a duration ago as VictoriaMetrics reads it
+//!   (`-1h`, `-5m30s`; forwarded as absolute seconds), steps a Prometheus
+//!   duration or seconds, at least 1 ms (below is refused, not rounded); at
 //!   most 11,000 points per series and 16 KiB of PromQL.
+//! * Every error answer has that shape, axum's own included (a `POST` is
+//!   405 `bad_data`).
 //! * A success is VictoriaMetrics' JSON, byte for byte, with 200. Its 4xx
 //!   (422 for every query error) keeps status and body; a 5xx becomes 502,
 //!   an unreachable upstream 503 (`unavailable`), a slow one 504

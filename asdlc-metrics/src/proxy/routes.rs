@@ -14,7 +14,7 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::config::ProxyConfig;
-use super::errors::ApiError;
+use super::errors::{ApiError, prometheus_errors};
 use super::upstream::{Answer, Health, Upstream};
 use super::validate::{InstantParams, InstantQuery, Params, RangeParams, RangeQuery};
 
@@ -96,6 +96,9 @@ where
         .route("/api/metrics/query", get(query))
         .route("/api/metrics/services", get(services))
         .route("/api/metrics/health", get(health))
+        // On the routes, where axum's own 405 (a POST) is made, so it gets
+        // the shape too; not on the fallback, which a merge makes the app's.
+        .route_layer(axum::middleware::map_response(prometheus_errors))
         .with_state(proxy)
 }
 

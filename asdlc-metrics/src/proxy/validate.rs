@@ -89,8 +89,9 @@ impl RangeQuery {
     /// Checks every rule; the first broken one is the error.
     pub(crate) fn validate(params: RangeParams) -> Result<Self, ApiError> {
         let query = check_query(params.query)?;
-        let start = parse_time("start", required("start", params.start.as_deref())?)?;
-        let end = parse_time("end", required("end", params.end.as_deref())?)?;
+        let now = now_ms();
+        let start = parse_time("start", required("start", params.start.as_deref())?, now)?;
+        let end = parse_time("end", required("end", params.end.as_deref())?, now)?;
         if end < start {
             return Err(ApiError::bad_data(
                 "invalid parameter \"end\": end timestamp must not be before start time",
@@ -132,7 +133,7 @@ impl InstantQuery {
     pub(crate) fn validate(params: InstantParams) -> Result<Self, ApiError> {
         let query = check_query(params.query)?;
         let time = optional(params.time.as_deref())
-            .map(|time| parse_time("time", time))
+            .map(|time| parse_time("time", time, now_ms()))
             .transpose()?;
         Ok(InstantQuery { query, time })
     }
@@ -182,10 +183,26 @@ fn quote(value: &str) -> String {
     }
 }
 
-/// Parses an RFC 3339 time or unix seconds (a float is allowed) into
-/// milliseconds since the epoch.
-pub(crate) fn parse_time(name: &str, value: &str) -> Result<i64, ApiError> {
-    let parsed = if looks_numeric(value) {
+/// The wall clock in milliseconds since the epoch, for relative times.
+fn now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(MAX_TIME_MS)
+}
+
+/// Parses an RFC 3339 time, unix seconds (a float is allowed) or a time
+/// relative to `now` (`-1h`, `-5m30s`: a Prometheus duration ago, as
+/// VictoriaMetrics reads it) into milliseconds since the epoch.
+pub(crate) fn parse_time(name: &str, value: &str, now: i64) -> Result<i64, ApiError> {
+    let relative = value
+        .strip_prefix('-')
+        .filter(|rest| rest.bytes().last().is_some_and(|b| b.is_ascii_alphabetic()))
+        .and_then(parse_duration_ms);
+    let parsed = if let Some(ago) = relative {
+        now.checked_sub(ago)
+            .filter(|ms| (MIN_TIME_MS..=MAX_TIME_MS).contains(ms))
+    } else if looks_numeric(value) {
         // In range, so a whole number the cast keeps exactly.
         number_ms(value)
             .filter(|ms| (MIN_TIME_MS as f64..=MAX_TIME_MS as f64).contains(ms))
@@ -196,8 +213,8 @@ pub(crate) fn parse_time(name: &str, value: &str) -> Result<i64, ApiError> {
     match parsed {
         Some(ms) => Ok(ms),
         None => Err(ApiError::bad_data(format!(
-            "invalid parameter \"{name}\": cannot parse {} as an RFC 3339 time or unix seconds \
-             (years 0000 to 9999)",
+            "invalid parameter \"{name}\": cannot parse {} as an RFC 3339 time, unix seconds \
+             or a duration ago such as -1h (years 0000 to 9999)",
             quote(value)
         ))),
     }
@@ -208,7 +225,10 @@ pub(crate) fn parse_time(name: &str, value: &str) -> Result<i64, ApiError> {
 /// number of seconds — into milliseconds, at least 1.
 pub(crate) fn parse_step(value: &str) -> Result<i64, ApiError> {
     let parsed = if looks_numeric(value) {
-        number_ms(value)
+        // Below 1 ms is refused, not rounded up: the minimum is documented.
+        exact_ms(value)
+            .filter(|ms| *ms >= 1.0)
+            .and_then(|_| number_ms(value))
             .filter(|ms| *ms <= MAX_STEP_MS as f64)
             .map(|ms| ms as i64)
     } else {
@@ -236,8 +256,14 @@ fn looks_numeric(value: &str) -> bool {
 /// Seconds as a float, to whole milliseconds (rounded); `None` when not a
 /// finite number.
 fn number_ms(value: &str) -> Option<f64> {
+    exact_ms(value).map(f64::round)
+}
+
+/// Seconds as a float, in milliseconds (not rounded); `None` when not a
+/// finite number.
+fn exact_ms(value: &str) -> Option<f64> {
     let seconds: f64 = value.parse().ok()?;
-    let ms = (seconds * 1000.0).round();
+    let ms = seconds * 1000.0;
     ms.is_finite().then_some(ms)
 }
 
@@ -387,8 +413,11 @@ pub(crate) fn seconds(ms: i64) -> String {
 mod tests {
     use super::*;
 
+    /// The "now" relative times are read against in these tests.
+    const NOW: i64 = 1_714_564_800_000;
+
     fn time(value: &str) -> Option<i64> {
-        parse_time("time", value).ok()
+        parse_time("time", value, NOW).ok()
     }
 
     fn step(value: &str) -> Option<i64> {
@@ -440,6 +469,19 @@ mod tests {
     }
 
     #[test]
+    fn parses_times_relative_to_now() {
+        assert_eq!(time("-1h"), Some(NOW - 3_600_000));
+        assert_eq!(time("-5m"), Some(NOW - 300_000));
+        assert_eq!(time("-1h30m"), Some(NOW - 5_400_000));
+        assert_eq!(time("-0s"), Some(NOW));
+        for bad in [
+            "-", "-h", "-1x", "--1h", "-1h-", "1h", "-20000y", "now", "now-1h",
+        ] {
+            assert_eq!(time(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn parses_unix_seconds() {
         assert_eq!(time("1714564800"), Some(1_714_564_800_000));
         assert_eq!(time("1714564800.25"), Some(1_714_564_800_250));
@@ -463,7 +505,11 @@ mod tests {
         assert_eq!(step("15"), Some(15_000));
         assert_eq!(step("0.5"), Some(500));
         assert_eq!(step("1e-3"), Some(1));
+        assert_eq!(step("0.0015"), Some(2));
         for bad in [
+            "0.0009",
+            "0.0005",
+            "1e-4",
             "0s",
             "0",
             "-15s",
@@ -530,7 +576,7 @@ mod tests {
     #[test]
     fn quotes_long_values_briefly() {
         let long = "é".repeat(1000);
-        let message = parse_time("start", &long).unwrap_err().message;
+        let message = parse_time("start", &long, NOW).unwrap_err().message;
         assert!(message.len() < 300, "{message}");
         assert!(message.contains('…'));
     }
