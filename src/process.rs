@@ -101,15 +101,24 @@ impl Process {
     }
 
     /// Waits up to `limit` for the process to exit; its status, or `None`.
+    /// The process is looked at at least once, so `Duration::ZERO` means
+    /// "has it exited already?".
     pub fn wait_timeout(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let deadline = std::time::Instant::now() + limit;
-        while std::time::Instant::now() < deadline {
+        loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Some(status);
             }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
-        None
+    }
+
+    /// Whether the process is still running (it has not exited).
+    pub fn is_running(&mut self) -> bool {
+        self.wait_timeout(Duration::ZERO).is_none()
     }
 
     /// Kills the process (SIGKILL) and reaps it.
@@ -122,5 +131,30 @@ impl Process {
 impl Drop for Process {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zero_wait_looks_at_the_child() {
+        let mut exited = Process::spawn(Command::new("true")).unwrap();
+        // Reaped within the hang guard; then a zero wait must report it.
+        assert!(exited.wait_timeout(Duration::from_secs(30)).is_some());
+        assert!(exited.wait_timeout(Duration::ZERO).is_some());
+        assert!(!exited.is_running());
+
+        let mut sleeping = Process::spawn({
+            let mut c = Command::new("sleep");
+            c.arg("30");
+            c
+        })
+        .unwrap();
+        assert!(sleeping.is_running());
+        assert!(sleeping.wait_timeout(Duration::ZERO).is_none());
+        sleeping.kill();
+        assert!(!sleeping.is_running());
     }
 }
