@@ -19,10 +19,11 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
 use crate::common::raw_client;
@@ -139,11 +140,14 @@ fn params_of(target: &str) -> Vec<(String, String)> {
 
 /// How the stub upstream answers every request.
 #[derive(Clone)]
-enum Reply {
+pub(crate) enum Reply {
     /// This status, content type and body (with `Content-Length`).
     Fixed(u16, &'static str, Vec<u8>),
     /// Reads the request, then never answers.
     Stall,
+    /// Waits for a permit of the semaphore (one per request), then answers
+    /// 200 with this JSON body.
+    Gated(Arc<Semaphore>, &'static str),
     /// A chunked body that does not end (the stub stops by itself after
     /// 256 MiB or when the reader hangs up).
     Endless,
@@ -164,14 +168,14 @@ impl Reply {
 
 /// A stand-in upstream on a loopback port: a few lines of HTTP/1.1 with
 /// keep-alive, recording every request target and counting connections.
-struct Stub {
+pub(crate) struct Stub {
     addr: SocketAddr,
     requests: Arc<Mutex<Vec<String>>>,
     connections: Arc<AtomicUsize>,
 }
 
 impl Stub {
-    async fn start(reply: Reply) -> Stub {
+    pub(crate) async fn start(reply: Reply) -> Stub {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let stub = Stub {
             addr: listener.local_addr().expect("addr"),
@@ -189,12 +193,12 @@ impl Stub {
         stub
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// The request targets received so far.
-    fn requests(&self) -> Vec<String> {
+    pub(crate) fn requests(&self) -> Vec<String> {
         self.requests.lock().expect("lock").clone()
     }
 }
@@ -224,15 +228,16 @@ async fn answer_connection(
         requests.lock().expect("lock").push(target.to_owned());
         match &reply {
             Reply::Fixed(status, content_type, body) => {
-                // One write: head and body in two would meet Nagle and
-                // delayed ACK, 40 ms a request.
-                let mut answer = format!(
-                    "HTTP/1.1 {status} Stub\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-                    body.len()
-                )
-                .into_bytes();
-                answer.extend_from_slice(body);
-                if write.write_all(&answer).await.is_err() {
+                if !write_answer(&mut write, *status, content_type, body).await {
+                    return;
+                }
+            }
+            Reply::Gated(gate, body) => {
+                let Ok(permit) = gate.acquire().await else {
+                    return;
+                };
+                permit.forget();
+                if !write_answer(&mut write, 200, "application/json", body.as_bytes()).await {
                     return;
                 }
             }
@@ -253,6 +258,24 @@ async fn answer_connection(
             }
         }
     }
+}
+
+/// Writes one answer with `Content-Length`; `false` when the peer is gone.
+async fn write_answer(
+    write: &mut tokio::net::tcp::OwnedWriteHalf,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+) -> bool {
+    // One write: head and body in two would meet Nagle and delayed ACK,
+    // 40 ms a request.
+    let mut answer = format!(
+        "HTTP/1.1 {status} Stub\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    answer.extend_from_slice(body);
+    write.write_all(&answer).await.is_ok()
 }
 
 // -------------------------------------------- real data, victoria-metrics
@@ -1004,20 +1027,56 @@ fn assert_forward_is_valid(target: &str, sent_query: Option<&str>) {
 
 /// What a property test drives: a runtime, a stub upstream that answers an
 /// empty matrix, the proxy in front of it, and a runner of `cases` cases
-/// that writes no regression files.
-fn property_rig(cases: u32) -> (tokio::runtime::Runtime, Stub, Router, TestRunner) {
+/// that writes no regression files. The runner's seed is random unless
+/// `PROPTEST_RNG_SEED` is set; [`Seeded::check`] names it on failure, so a
+/// failing run can be replayed exactly.
+fn property_rig(cases: u32) -> (tokio::runtime::Runtime, Stub, Router, Seeded) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let stub = runtime.block_on(Stub::start(Reply::empty_matrix()));
     let app = router(ProxyConfig::new(&stub.url()).unwrap());
+    let seed = std::env::var("PROPTEST_RNG_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(random_seed);
     let runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
+        rng_seed: RngSeed::Fixed(seed),
         ..Config::default()
     });
-    (runtime, stub, app, runner)
+    (runtime, stub, app, Seeded { runner, seed })
+}
+
+/// A seed from the standard library's per-process random hasher keys.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher as _, RandomState};
+    RandomState::new().hash_one(std::process::id())
+}
+
+/// A property-test runner together with its seed.
+struct Seeded {
+    runner: TestRunner,
+    seed: u64,
+}
+
+impl Seeded {
+    /// Runs `test` over `strategy`; a failure panics with the minimal
+    /// failing case and the seed that reproduces it.
+    fn check<S: Strategy>(
+        &mut self,
+        strategy: &S,
+        test: impl Fn(S::Value) -> Result<(), TestCaseError>,
+    ) {
+        if let Err(failure) = self.runner.run(strategy, test) {
+            panic!(
+                "{failure}\nreproduce with PROPTEST_RNG_SEED={} (the seed of this run)",
+                self.seed
+            );
+        }
+    }
 }
 
 #[test]
@@ -1037,56 +1096,54 @@ fn no_parameters_panic_answer_500_or_reach_the_upstream_invalid() {
         raw_suffix(),
     );
     let (accepted, refused) = (AtomicUsize::new(0), AtomicUsize::new(0));
-    runner
-        .run(&inputs, |(range, [query, a, b, c], suffix)| {
-            let (path, names) = if range {
-                (
-                    "/api/metrics/query_range",
-                    ["query", "start", "end", "step"],
-                )
-            } else {
-                ("/api/metrics/query", ["query", "time", "end", "step"])
-            };
-            let values = [&query, &a, &b, &c];
-            let params: Vec<(&str, &str)> = names
-                .iter()
-                .zip(values)
-                .filter_map(|(name, value)| value.as_deref().map(|v| (*name, v)))
-                .collect();
-            let target = format!("{}{suffix}", uri(path, &params));
-            // http's `Uri` stops at 64 KiB; four huge values can pass that.
-            prop_assume!(target.len() < 60_000);
-            // The query the proxy reads: the one `query` of the whole
-            // string (a raw suffix may add one, or a duplicate).
-            let sent: Vec<String> = params_of(&target)
-                .into_iter()
-                .filter(|(k, _)| k == "query")
-                .map(|(_, v)| v)
-                .collect();
-            let before = stub.requests().len();
-            let answer = runtime.block_on(call(&app, &target));
-            let received = stub.requests();
-            match answer.status.as_u16() {
-                200 => {
-                    accepted.fetch_add(1, Ordering::Relaxed);
-                    assert_eq!(received.len(), before + 1, "{target}");
-                    assert_eq!(sent.len(), 1, "accepted without one query: {target}");
-                    assert_forward_is_valid(&received[before], Some(&sent[0]));
-                }
-                400 => {
-                    refused.fetch_add(1, Ordering::Relaxed);
-                    answer.error(400, "bad_data");
-                    assert_eq!(
-                        received.len(),
-                        before,
-                        "forwarded although refused: {target}"
-                    );
-                }
-                other => panic!("{other} for {target}: {}", answer.text()),
+    runner.check(&inputs, |(range, [query, a, b, c], suffix)| {
+        let (path, names) = if range {
+            (
+                "/api/metrics/query_range",
+                ["query", "start", "end", "step"],
+            )
+        } else {
+            ("/api/metrics/query", ["query", "time", "end", "step"])
+        };
+        let values = [&query, &a, &b, &c];
+        let params: Vec<(&str, &str)> = names
+            .iter()
+            .zip(values)
+            .filter_map(|(name, value)| value.as_deref().map(|v| (*name, v)))
+            .collect();
+        let target = format!("{}{suffix}", uri(path, &params));
+        // http's `Uri` stops at 64 KiB; four huge values can pass that.
+        prop_assume!(target.len() < 60_000);
+        // The query the proxy reads: the one `query` of the whole
+        // string (a raw suffix may add one, or a duplicate).
+        let sent: Vec<String> = params_of(&target)
+            .into_iter()
+            .filter(|(k, _)| k == "query")
+            .map(|(_, v)| v)
+            .collect();
+        let before = stub.requests().len();
+        let answer = runtime.block_on(call(&app, &target));
+        let received = stub.requests();
+        match answer.status.as_u16() {
+            200 => {
+                accepted.fetch_add(1, Ordering::Relaxed);
+                assert_eq!(received.len(), before + 1, "{target}");
+                assert_eq!(sent.len(), 1, "accepted without one query: {target}");
+                assert_forward_is_valid(&received[before], Some(&sent[0]));
             }
-            Ok(())
-        })
-        .unwrap();
+            400 => {
+                refused.fetch_add(1, Ordering::Relaxed);
+                answer.error(400, "bad_data");
+                assert_eq!(
+                    received.len(),
+                    before,
+                    "forwarded although refused: {target}"
+                );
+            }
+            other => panic!("{other} for {target}: {}", answer.text()),
+        }
+        Ok(())
+    });
     // Both branches were exercised, or the test proves little.
     let (accepted, refused) = (accepted.into_inner(), refused.into_inner());
     assert!(
@@ -1127,42 +1184,40 @@ fn valid_step() -> impl Strategy<Value = (i64, String)> {
 fn valid_parameters_always_reach_the_upstream_as_written() {
     let (runtime, stub, app, mut runner) = property_rig(128);
     let inputs = ("\\PC{1,40}", valid_time(), valid_step(), 0i64..=11_000);
-    runner
-        .run(
-            &inputs,
-            |(query, (start, start_text), (step, step_text), points)| {
-                prop_assume!(!query.trim().is_empty());
-                let end = start + points * step;
-                let params = [
-                    ("query", query.as_str()),
-                    ("start", &start_text),
-                    ("end", &(end as f64 / 1000.0).to_string()),
-                    ("step", &step_text),
-                ];
-                let target = uri("/api/metrics/query_range", &params);
-                let answer = runtime.block_on(call(&app, &target));
-                prop_assert_eq!(
-                    answer.status,
-                    StatusCode::OK,
-                    "{}: {}",
-                    target,
-                    answer.text()
-                );
-                let received = stub.requests();
-                let forwarded = params_of(received.last().expect("forwarded"));
-                let value = |name: &str| {
-                    forwarded
-                        .iter()
-                        .find(|(k, _)| k == name)
-                        .map(|(_, v)| v.clone())
-                        .unwrap_or_default()
-                };
-                prop_assert_eq!(value("query"), query);
-                prop_assert_eq!(forwarded_ms(&value("start")), Some(start));
-                prop_assert_eq!(forwarded_ms(&value("end")), Some(end));
-                prop_assert_eq!(forwarded_ms(&value("step")), Some(step));
-                Ok(())
-            },
-        )
-        .unwrap();
+    runner.check(
+        &inputs,
+        |(query, (start, start_text), (step, step_text), points)| {
+            prop_assume!(!query.trim().is_empty());
+            let end = start + points * step;
+            let params = [
+                ("query", query.as_str()),
+                ("start", &start_text),
+                ("end", &(end as f64 / 1000.0).to_string()),
+                ("step", &step_text),
+            ];
+            let target = uri("/api/metrics/query_range", &params);
+            let answer = runtime.block_on(call(&app, &target));
+            prop_assert_eq!(
+                answer.status,
+                StatusCode::OK,
+                "{}: {}",
+                target,
+                answer.text()
+            );
+            let received = stub.requests();
+            let forwarded = params_of(received.last().expect("forwarded"));
+            let value = |name: &str| {
+                forwarded
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            prop_assert_eq!(value("query"), query);
+            prop_assert_eq!(forwarded_ms(&value("start")), Some(start));
+            prop_assert_eq!(forwarded_ms(&value("end")), Some(end));
+            prop_assert_eq!(forwarded_ms(&value("step")), Some(step));
+            Ok(())
+        },
+    );
 }
