@@ -203,6 +203,35 @@ async fn a_dropped_future_records_cancelled_and_the_gauge_comes_back_down() {
     assert_eq!(s.value("asdlc_macros_test_in_flight", &[]), 0.0);
 }
 
+#[in_flight]
+async fn hold_a_task() {
+    std::future::pending::<()>().await;
+}
+
+#[in_flight]
+fn sync_task(active: &dyn Fn() -> i64) -> i64 {
+    active()
+}
+
+#[test]
+fn bare_in_flight_moves_the_standard_active_tasks_gauge() {
+    // The exported standard gauge, not a detached copy; no other test in
+    // the suite moves it, and deltas keep this one honest regardless.
+    let exported = || scrape().value("asdlc_active_tasks", &[]);
+    let before = exported();
+    {
+        let mut task = pin!(hold_a_task());
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(task.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(exported(), before + 1.0, "up by one while the call runs");
+    }
+    assert_eq!(exported(), before, "down again when the call ends");
+
+    let active = || asdlc_metrics::standard().active_tasks.get();
+    let during = sync_task(&active);
+    assert_eq!(during, active() + 1, "a sync call holds one task too");
+}
+
 #[timed(name = "asdlc_macros_custom_duration_seconds", help = "Custom timing.", buckets = [0.1, 1], labels(team = "core", tier = "gold"))]
 #[counted(
     name = "asdlc_macros_custom_calls_total",
@@ -276,6 +305,8 @@ fn macros_refused() -> redis::RedisResult<()> {
 async fn redis_op_records_duration_errors_and_connection_state() {
     let _serial = crate::common::redis_state_lock().await;
     let up = || asdlc_metrics::standard().redis_connection_up.get();
+    // From "down", so the first check cannot pass on a gauge left at 1.
+    asdlc_metrics::redis_state::set_up(false);
     fake_xadd(None).await.unwrap();
     assert_eq!(up(), 1);
     fake_xadd(Some(redis::ErrorKind::TypeError))
