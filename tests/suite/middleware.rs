@@ -74,9 +74,12 @@ fn requests(scrape: &Scrape, method: &str, endpoint: &str, status: &str) -> f64 
     )
 }
 
-/// Every in-flight gauge of the scrape is back at zero.
+/// The in-flight family is exported (requests were seen) and every one of
+/// its gauges is back at zero.
 fn assert_nothing_in_flight(scrape: &Scrape) {
-    for sample in scrape.find(IN_FLIGHT, &[]) {
+    let gauges: Vec<_> = scrape.find(IN_FLIGHT, &[]).collect();
+    assert!(!gauges.is_empty(), "no {IN_FLIGHT} series at all");
+    for sample in gauges {
         assert_eq!(sample.value, 0.0, "{sample:?}");
     }
 }
@@ -166,6 +169,36 @@ async fn nested_routers_are_labelled_by_the_full_template() {
     assert_eq!(
         s.value(REQUESTS, &[("endpoint", "unmatched"), ("status", "404")]),
         1.0
+    );
+}
+
+#[tokio::test]
+async fn services_mounted_with_nest_service_count_as_unmatched() {
+    let (registry, layer) = fresh();
+    // A plain tower service: axum gives it no route template.
+    let service = tower::service_fn(|_: Request<Body>| async {
+        Ok::<_, Infallible>(Response::new(Body::from("static")))
+    });
+    let app = Router::new()
+        .nest_service("/static", service)
+        .route("/tasks/{id}", get(task))
+        .layer(layer);
+
+    assert_eq!(send(&app, "GET", "/static/a.css").await, 200);
+    assert_eq!(send(&app, "GET", "/static/b/c.js").await, 200);
+    assert_eq!(send(&app, "GET", "/tasks/1").await, 200);
+
+    let s = scrape(&registry);
+    assert_eq!(
+        requests(&s, "GET", "unmatched", "200"),
+        2.0,
+        "both nested-service requests, under one value"
+    );
+    assert_eq!(requests(&s, "GET", "/tasks/{id}", "200"), 1.0);
+    assert_eq!(
+        label_values(&s, REQUESTS, "endpoint"),
+        BTreeSet::from(["unmatched".to_owned(), "/tasks/{id}".to_owned()]),
+        "no raw path of the nested service leaks into a label"
     );
 }
 
