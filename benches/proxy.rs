@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use asdlc_metrics::proxy::{ProxyConfig, router};
-use asdlc_metrics_workspace::victoria::VictoriaMetrics;
+use asdlc_testkit::victoria::VictoriaMetrics;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tokio::task::JoinSet;
 

@@ -4,7 +4,7 @@
 //! which the multi-threaded suite could not guarantee.
 
 use asdlc_metrics::ServiceInfo;
-use asdlc_metrics_workspace::exposition::Scrape;
+use asdlc_testkit::exposition::Scrape;
 
 fn main() {
     // SAFETY: nothing else runs yet; no other thread reads the environment.

@@ -3,7 +3,7 @@
 use asdlc_metrics::{
     CollectError, Collector, CollectorOutput, CounterVec, MetricKind, Registry, serve_registry,
 };
-use asdlc_metrics_workspace::{exposition::Scrape, promtool};
+use asdlc_testkit::{exposition::Scrape, promtool};
 
 use crate::common::raw_client;
 

@@ -7,11 +7,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use asdlc_metrics_workspace::exposition::Scrape;
-use asdlc_metrics_workspace::net::{free_port, loopback};
-use asdlc_metrics_workspace::process::{Process, example_binary};
-use asdlc_metrics_workspace::redis_server::RedisServer;
-use asdlc_metrics_workspace::victoria::{Options, VictoriaMetrics};
+use asdlc_testkit::exposition::Scrape;
+use asdlc_testkit::net::{free_port, loopback};
+use asdlc_testkit::process::{Process, example_binary};
+use asdlc_testkit::redis_server::RedisServer;
+use asdlc_testkit::victoria::{Options, VictoriaMetrics};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 

@@ -2,7 +2,7 @@
 //! buckets with `+Inf`, `_sum` and `_count`.
 
 use asdlc_metrics::{Registry, StandardMetrics};
-use asdlc_metrics_workspace::exposition::Scrape;
+use asdlc_testkit::exposition::Scrape;
 
 use crate::common::init_global;
 

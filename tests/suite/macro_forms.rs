@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use asdlc_metrics::{counted, in_flight, timed};
-use asdlc_metrics_workspace::exposition::Scrape;
+use asdlc_testkit::exposition::Scrape;
 
 fn calls(function: &str, result: &str) -> f64 {
     Scrape::parse(&asdlc_metrics::registry().encode_to_string()).sum(

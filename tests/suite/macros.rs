@@ -7,7 +7,7 @@ use std::task::{Context, Waker};
 use std::time::Duration;
 
 use asdlc_metrics::{counted, in_flight, redis_op, timed};
-use asdlc_metrics_workspace::exposition::Scrape;
+use asdlc_testkit::exposition::Scrape;
 
 const MODULE: &str = "suite::macros";
 

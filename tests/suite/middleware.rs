@@ -11,7 +11,7 @@ use std::time::Duration;
 use asdlc_metrics::Registry;
 use asdlc_metrics::exposition::metrics_route;
 use asdlc_metrics::middleware::MetricsLayer;
-use asdlc_metrics_workspace::exposition::Scrape;
+use asdlc_testkit::exposition::Scrape;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Path;

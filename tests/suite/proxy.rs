@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use asdlc_metrics::proxy::{FALLBACK_HEADER, ProxyConfig, router};
 use asdlc_metrics::{Registry, StandardMetrics, serve_registry};
-use asdlc_metrics_workspace::net::{free_port, loopback};
-use asdlc_metrics_workspace::victoria::{Options, VictoriaMetrics};
+use asdlc_testkit::net::{free_port, loopback};
+use asdlc_testkit::victoria::{Options, VictoriaMetrics};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;

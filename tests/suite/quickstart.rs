@@ -4,10 +4,10 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use asdlc_metrics_workspace::exposition::Scrape;
-use asdlc_metrics_workspace::net::free_port;
-use asdlc_metrics_workspace::process::{Process, example_binary};
-use asdlc_metrics_workspace::promtool;
+use asdlc_testkit::exposition::Scrape;
+use asdlc_testkit::net::free_port;
+use asdlc_testkit::process::{Process, example_binary};
+use asdlc_testkit::promtool;
 
 use crate::common::{gunzip, raw_client};
 

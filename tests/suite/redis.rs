@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use asdlc_metrics::redis::{InstrumentedConnection, RedisHealthCheck};
 use asdlc_metrics::redis_op;
-use asdlc_metrics_workspace::exposition::Scrape;
-use asdlc_metrics_workspace::redis_server::RedisServer;
+use asdlc_testkit::exposition::Scrape;
+use asdlc_testkit::redis_server::RedisServer;
 use redis::AsyncCommands as _;
 
 use crate::common::{raw_client, redis_state_lock};

@@ -4,7 +4,7 @@ use asdlc_metrics::{
     CollectError, Collector, CollectorOutput, Counter, CounterVec, Error, Gauge, HistogramVec,
     MetricKind, Registry,
 };
-use asdlc_metrics_workspace::exposition::Scrape;
+use asdlc_testkit::exposition::Scrape;
 
 use crate::common::init_global;
 

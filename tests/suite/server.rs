@@ -4,7 +4,7 @@
 use asdlc_metrics::{
     CounterVec, HistogramVec, Registry, ServeError, serve_metrics, serve_registry,
 };
-use asdlc_metrics_workspace::{exposition::Scrape, promtool};
+use asdlc_testkit::{exposition::Scrape, promtool};
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 
 use crate::common::{gunzip, init_global, raw_client};

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use asdlc_metrics::collectors::{WorkerPoolCollector, WorkerPoolSnapshot, WorkerPoolStats};
 use asdlc_metrics::events::{self, EventStatus};
 use asdlc_metrics::{CounterVec, Gauge, LabelValue, Registry};
-use asdlc_metrics_workspace::exposition::Scrape;
+use asdlc_testkit::exposition::Scrape;
 
 /// A pool that tracks its running workers in an atomic, as a real one would.
 #[derive(Default)]
