@@ -79,10 +79,7 @@ fn proxy_overhead(c: &mut Criterion) {
         .block_on(vm.import_prometheus(&samples()))
         .unwrap_or_else(|e| panic!("{e}"));
     let proxy = runtime.block_on(serve_proxy(&vm.url()));
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
+    let client = asdlc_testkit::http::client();
 
     let query = "rate(asdlc_events_processed_total{service=\"workers\"}[1m])";
     let params = |path: &str, base: &str| {
