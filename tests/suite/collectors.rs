@@ -3,9 +3,8 @@
 use asdlc_metrics::{
     CollectError, Collector, CollectorOutput, CounterVec, MetricKind, Registry, serve_registry,
 };
+use asdlc_testkit::http;
 use asdlc_testkit::{exposition::Scrape, promtool};
-
-use crate::common::raw_client;
 
 struct Panicking;
 
@@ -70,7 +69,7 @@ async fn failing_collectors_drop_only_their_families_and_are_counted() {
 
     let server = serve_registry("127.0.0.1:0", r).await.unwrap();
     let url = format!("http://{}/metrics", server.local_addr());
-    let client = raw_client();
+    let client = http::client();
     let mut last = String::new();
     for _ in 0..3 {
         let response = client.get(&url).send().await.unwrap();
@@ -183,7 +182,7 @@ async fn an_encoding_failure_is_a_500_with_a_plain_text_message() {
     let r = Registry::with_service("broken");
     r.register_collector(Unreportable);
     let server = serve_registry("127.0.0.1:0", r).await.unwrap();
-    let client = raw_client();
+    let client = http::client();
     let response = client
         .get(format!("http://{}/metrics", server.local_addr()))
         .send()

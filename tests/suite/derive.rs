@@ -135,6 +135,6 @@ fn global_registers_once_in_the_global_registry() {
     let b = PoolMetrics::global();
     assert!(std::ptr::eq(a, b));
     a.busy_workers.set(9);
-    let s = Scrape::parse(&asdlc_metrics::registry().encode_to_string());
+    let s = crate::common::scrape();
     assert_eq!(s.value("derive_busy_workers", &[]), 9.0);
 }

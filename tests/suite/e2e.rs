@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use asdlc_testkit::exposition::Scrape;
+use asdlc_testkit::http;
 use asdlc_testkit::net::{free_port, loopback};
 use asdlc_testkit::process::{Process, example_binary};
 use asdlc_testkit::redis_server::RedisServer;
@@ -15,17 +16,10 @@ use asdlc_testkit::victoria::{Options, VictoriaMetrics};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use crate::proxy::{Reply, Stub};
+use asdlc_testkit::upstream::{FakeUpstream, Reply};
 
 /// A hang guard for waits on real processes; never a speed assertion.
 const PATIENCE: Duration = Duration::from_secs(60);
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
 
 fn orchestrator(port: u16, redis: &str, victoria: &str) -> Process {
     let mut command = Command::new(example_binary("orchestrator").unwrap());
@@ -81,7 +75,7 @@ impl Api {
     fn new(port: u16) -> Api {
         Api {
             base: format!("http://127.0.0.1:{port}"),
-            http: http(),
+            http: http::client(),
         }
     }
 
@@ -322,19 +316,8 @@ async fn both_services_start_while_redis_is_down_and_connect_when_it_comes_up() 
     let refused = api.post_task("too early").await;
     assert_eq!(refused.status(), 503);
     for port in [orchestrator_port, workers_port] {
-        let text = http()
-            .get(format!("http://127.0.0.1:{port}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(
-            text.lines()
-                .any(|l| l.starts_with("asdlc_redis_connection_up{") && l.ends_with(" 0")),
-            "{text}"
-        );
+        let up = scrape_service(port).await;
+        assert_eq!(up.value("asdlc_redis_connection_up", &[]), 0.0, ":{port}");
     }
 
     redis.restart().unwrap();
@@ -362,14 +345,21 @@ async fn both_services_start_while_redis_is_down_and_connect_when_it_comes_up() 
     assert!(workers.is_running(), "workers exited");
 }
 
+/// `/metrics` of the service on `port`, parsed.
+async fn scrape_service(port: u16) -> Scrape {
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let response = http::client().get(&url).send().await.unwrap();
+    Scrape::parse(&response.text().await.unwrap())
+}
+
 /// Waits until `asdlc_redis_connection_up` on the service at `port` reads
 /// `expected`.
 async fn wait_for_redis_gauge(port: u16, expected: f64) {
-    let url = format!("http://127.0.0.1:{port}/metrics");
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let text = http().get(&url).send().await.unwrap().text().await.unwrap();
-        let value = Scrape::parse(&text).value("asdlc_redis_connection_up", &[]);
+        let value = scrape_service(port)
+            .await
+            .value("asdlc_redis_connection_up", &[]);
         if value == expected {
             return;
         }
@@ -390,7 +380,7 @@ async fn sigterm_answers_the_request_in_flight_and_exits_zero() {
     // The upstream holds every query until released, so a request is
     // provably in flight inside the orchestrator when SIGTERM arrives.
     let gate = Arc::new(Semaphore::new(0));
-    let upstream = Stub::start(Reply::Gated(Arc::clone(&gate), EMPTY_VECTOR)).await;
+    let upstream = FakeUpstream::start(Reply::Gated(Arc::clone(&gate), EMPTY_VECTOR)).await;
     let port = free_port();
     let mut orchestrator = orchestrator(port, &redis.url(), &upstream.url());
     let api = Api::new(port);

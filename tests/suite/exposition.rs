@@ -4,7 +4,7 @@
 use asdlc_metrics::{Registry, StandardMetrics};
 use asdlc_testkit::exposition::Scrape;
 
-use crate::common::init_global;
+use crate::common::{init_global, scrape_of};
 
 const REQUEST_BUCKETS: [&str; 12] = [
     "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf",
@@ -34,7 +34,7 @@ fn standard_scrape() -> Scrape {
     m.redis_operation_duration_seconds
         .with_label_values(&["exposition_xadd"])
         .observe(0.002);
-    Scrape::parse(&asdlc_metrics::registry().encode_to_string())
+    crate::common::scrape()
 }
 
 #[test]
@@ -140,7 +140,7 @@ fn http_histogram_has_every_bucket_plus_inf_sum_and_count() {
         .with_label_values(&["POST", "/api/tasks"]);
     series.observe(0.007);
     series.observe(3.0);
-    let s = Scrape::parse(&registry.encode_to_string());
+    let s = scrape_of(&registry);
 
     // 0.007 lands in le=0.01 and above; 3.0 in le=5 and above.
     let expected: Vec<(String, f64)> = REQUEST_BUCKETS
@@ -172,7 +172,7 @@ fn redis_histogram_uses_the_redis_buckets() {
     m.redis_operation_duration_seconds
         .with_label_values(&["xadd"])
         .observe(0.002);
-    let s = Scrape::parse(&registry.encode_to_string());
+    let s = scrape_of(&registry);
     let labels = [("operation", "xadd")];
     let family = "asdlc_redis_operation_duration_seconds";
     let expected: Vec<(String, f64)> = REDIS_BUCKETS
@@ -193,7 +193,7 @@ fn counters_carry_their_labels() {
     m.events_processed_total
         .with_label_values(&["task_created", "success"])
         .inc_by(2);
-    let s = Scrape::parse(&registry.encode_to_string());
+    let s = scrape_of(&registry);
     let request = s
         .find("asdlc_http_requests_total", &[])
         .next()

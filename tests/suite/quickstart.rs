@@ -5,11 +5,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use asdlc_testkit::exposition::Scrape;
+use asdlc_testkit::http;
 use asdlc_testkit::net::free_port;
 use asdlc_testkit::process::{Process, example_binary};
 use asdlc_testkit::promtool;
 
-use crate::common::{gunzip, raw_client};
+use crate::common::gunzip;
 
 /// A hang guard for the simulated traffic to reach every family; never a
 /// speed assertion.
@@ -22,7 +23,7 @@ async fn scrape_until_every_family_has_a_sample(url: &str) -> (Vec<u8>, Scrape) 
     let deadline = Instant::now() + PATIENCE;
     let mut saw_a_task_in_flight = false;
     loop {
-        let response = raw_client()
+        let response = http::client()
             .get(url)
             .header("accept-encoding", "gzip")
             .send()

@@ -7,14 +7,11 @@ use std::time::{Duration, Instant};
 use asdlc_metrics::redis::{InstrumentedConnection, RedisHealthCheck};
 use asdlc_metrics::redis_op;
 use asdlc_testkit::exposition::Scrape;
+use asdlc_testkit::http;
 use asdlc_testkit::redis_server::RedisServer;
 use redis::AsyncCommands as _;
 
-use crate::common::{raw_client, redis_state_lock};
-
-fn scrape() -> Scrape {
-    Scrape::parse(&asdlc_metrics::registry().encode_to_string())
-}
+use crate::common::{redis_state_lock, scrape};
 
 fn op_count(s: &Scrape, operation: &str) -> f64 {
     s.sum(
@@ -197,7 +194,7 @@ async fn health_check_follows_kill_and_restart() {
 #[tokio::test]
 async fn a_hung_redis_reads_down_and_scrapes_keep_answering() {
     let _serial = redis_state_lock().await;
-    let server = RedisServer::start().unwrap();
+    let mut server = RedisServer::start().unwrap();
     asdlc_metrics::redis_state::set_up(false);
     let metrics = asdlc_metrics::serve_metrics("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/metrics", metrics.local_addr());
@@ -212,7 +209,7 @@ async fn a_hung_redis_reads_down_and_scrapes_keep_answering() {
     wait_for_up(0, "hang not noticed").await;
     // Scrapes never wait on Redis: each answers while it is frozen (the
     // client timeout only guards against a hang; it is not a speed check).
-    let http = raw_client();
+    let http = http::client();
     for _ in 0..3 {
         let response = tokio::time::timeout(Duration::from_secs(5), http.get(&url).send())
             .await
