@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use asdlc_metrics::proxy::{ProxyConfig, router};
-use asdlc_metrics_workspace::victoria::VictoriaMetrics;
+use asdlc_testkit::victoria::VictoriaMetrics;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tokio::task::JoinSet;
 
@@ -79,10 +79,7 @@ fn proxy_overhead(c: &mut Criterion) {
         .block_on(vm.import_prometheus(&samples()))
         .unwrap_or_else(|e| panic!("{e}"));
     let proxy = runtime.block_on(serve_proxy(&vm.url()));
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
+    let client = asdlc_testkit::http::client();
 
     let query = "rate(asdlc_events_processed_total{service=\"workers\"}[1m])";
     let params = |path: &str, base: &str| {

@@ -1,20 +1,8 @@
-//! Test kit for asdlc-metrics' own tests, examples and benchmarks (this
-//! package is never published).
-//!
-//! It starts real processes — `redis-server`, `victoria-metrics` — on free
-//! loopback ports in temporary directories, and checks exposition with
-//! `promtool`. A missing tool is an error that says how to install it, so a
-//! test that needs one fails loudly instead of skipping.
+//! The workspace's unpublished root package: it owns the examples and the
+//! integration suite (tests/), and compiles the README's Rust examples as
+//! doctests so the README stays true. The test kit is `testkit/`.
 
-pub mod exposition;
-pub mod net;
-pub mod process;
-pub mod promtool;
-pub mod redis_server;
-pub mod tools;
-pub mod victoria;
-
-/// The README's Rust examples, compiled and run as doctests so it stays true.
+/// The README's Rust examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;

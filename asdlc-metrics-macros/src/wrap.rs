@@ -468,3 +468,6 @@ fn boxed_future_output(ty: &Type) -> Option<&Type> {
     };
     object.bounds.iter().find_map(future_output)
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use asdlc_metrics_workspace::redis_server::RedisServer;
+use asdlc_testkit::redis_server::RedisServer;
 use reqwest::header::{ALLOW, CONTENT_TYPE};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -173,10 +173,7 @@ async fn task_api_errors_are_json() {
 
 #[tokio::test]
 async fn query_proxy_errors_have_the_prometheus_shape() {
-    let redis = format!(
-        "redis://127.0.0.1:{}",
-        asdlc_metrics_workspace::net::free_port()
-    );
+    let redis = format!("redis://127.0.0.1:{}", asdlc_testkit::net::free_port());
     let (_orchestrator, addr) = start_orchestrator(&redis, &[]);
 
     for method in [reqwest::Method::POST, reqwest::Method::DELETE] {
@@ -198,10 +195,7 @@ async fn query_proxy_errors_have_the_prometheus_shape() {
 /// change (for better or worse) is seen.
 #[tokio::test]
 async fn http_layer_rejections_are_bare_statuses() {
-    let redis = format!(
-        "redis://127.0.0.1:{}",
-        asdlc_metrics_workspace::net::free_port()
-    );
+    let redis = format!("redis://127.0.0.1:{}", asdlc_testkit::net::free_port());
     let (_orchestrator, addr) = start_orchestrator(&redis, &[]);
 
     let long_uri = format!(

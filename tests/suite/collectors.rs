@@ -3,9 +3,8 @@
 use asdlc_metrics::{
     CollectError, Collector, CollectorOutput, CounterVec, MetricKind, Registry, serve_registry,
 };
-use asdlc_metrics_workspace::{exposition::Scrape, promtool};
-
-use crate::common::raw_client;
+use asdlc_testkit::http;
+use asdlc_testkit::{exposition::Scrape, promtool};
 
 struct Panicking;
 
@@ -70,7 +69,7 @@ async fn failing_collectors_drop_only_their_families_and_are_counted() {
 
     let server = serve_registry("127.0.0.1:0", r).await.unwrap();
     let url = format!("http://{}/metrics", server.local_addr());
-    let client = raw_client();
+    let client = http::client();
     let mut last = String::new();
     for _ in 0..3 {
         let response = client.get(&url).send().await.unwrap();
@@ -99,5 +98,110 @@ async fn failing_collectors_drop_only_their_families_and_are_counted() {
             .count(),
         0
     );
+    server.shutdown().await.unwrap();
+}
+
+/// Log lines captured from a `tracing` subscriber installed for one thread.
+#[derive(Clone, Default)]
+struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    fn lines_containing(&self, needle: &str) -> usize {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines().filter(|l| l.contains(needle)).count()
+    }
+}
+
+#[test]
+fn a_collector_failing_on_every_scrape_logs_once_and_counts_every_time() {
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let r = Registry::with_service("logs");
+    r.register_collector(Failing);
+    // Scrapes run on this thread, where the subscriber is installed.
+    let last = tracing::subscriber::with_default(subscriber, || {
+        r.encode_to_string();
+        r.encode_to_string()
+    });
+    let s = Scrape::parse(&last);
+    assert_eq!(
+        s.value("asdlc_collector_errors_total", &[("collector", "failing")]),
+        2.0,
+        "each failing scrape is counted"
+    );
+    assert_eq!(
+        logs.lines_containing("backend unreachable"),
+        1,
+        "two failures within a minute log once"
+    );
+}
+
+/// An error whose message cannot be written: formatting it panics.
+#[derive(Debug)]
+struct Unprintable;
+
+impl std::fmt::Display for Unprintable {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        panic!("this error cannot be displayed (expected by the test)")
+    }
+}
+
+impl std::error::Error for Unprintable {}
+
+/// Fails with [`Unprintable`], so the registry's failure path itself
+/// panics while it reports the failure: the whole encoding fails.
+struct Unreportable;
+
+impl Collector for Unreportable {
+    fn name(&self) -> &str {
+        "unreportable"
+    }
+
+    fn collect(&self, _: &mut CollectorOutput<'_, '_>) -> Result<(), CollectError> {
+        Err(Box::new(Unprintable))
+    }
+}
+
+#[tokio::test]
+async fn an_encoding_failure_is_a_500_with_a_plain_text_message() {
+    let r = Registry::with_service("broken");
+    r.register_collector(Unreportable);
+    let server = serve_registry("127.0.0.1:0", r).await.unwrap();
+    let client = http::client();
+    let response = client
+        .get(format!("http://{}/metrics", server.local_addr()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    let body = response.text().await.unwrap();
+    assert!(body.starts_with("failed to encode metrics: "), "{body}");
+    assert!(!body.contains("# TYPE"), "no partial exposition: {body}");
+    // The server outlives the failure.
+    let health = client
+        .get(format!("http://{}/health", server.local_addr()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
     server.shutdown().await.unwrap();
 }

@@ -2,6 +2,9 @@
 
 use std::sync::Once;
 
+use asdlc_metrics::Registry;
+use asdlc_testkit::exposition::Scrape;
+
 /// Names the process `suite` once, so tests that read the global registry
 /// agree on the service label.
 pub fn init_global() {
@@ -9,16 +12,6 @@ pub fn init_global() {
     INIT.call_once(|| {
         asdlc_metrics::init(asdlc_metrics::ServiceInfo::new("suite").version("9.9.9"))
     });
-}
-
-/// An HTTP client that leaves `Content-Encoding` alone, so tests see the
-/// bytes the server sent.
-pub fn raw_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_gzip()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .expect("reqwest client")
 }
 
 /// Decompresses a gzip body.
@@ -45,14 +38,8 @@ pub async fn redis_state_lock() -> tokio::sync::MutexGuard<'static, ()> {
 pub fn start_orchestrator(
     redis_url: &str,
     env: &[(&str, &str)],
-) -> (
-    asdlc_metrics_workspace::process::Process,
-    std::net::SocketAddr,
-) {
-    let victoria = format!(
-        "http://127.0.0.1:{}",
-        asdlc_metrics_workspace::net::free_port()
-    );
+) -> (asdlc_testkit::process::Process, std::net::SocketAddr) {
+    let victoria = format!("http://127.0.0.1:{}", asdlc_testkit::net::free_port());
     let mut env = env.to_vec();
     env.push(("VICTORIAMETRICS_URL", &victoria));
     start_example("orchestrator", "listening: ", redis_url, &env)
@@ -65,12 +52,9 @@ pub fn start_example(
     ready: &str,
     redis_url: &str,
     env: &[(&str, &str)],
-) -> (
-    asdlc_metrics_workspace::process::Process,
-    std::net::SocketAddr,
-) {
-    use asdlc_metrics_workspace::net::{free_port, loopback};
-    use asdlc_metrics_workspace::process::{Process, example_binary};
+) -> (asdlc_testkit::process::Process, std::net::SocketAddr) {
+    use asdlc_testkit::net::{free_port, loopback};
+    use asdlc_testkit::process::{Process, example_binary};
 
     let port = free_port();
     let mut command = std::process::Command::new(example_binary(name).unwrap());
@@ -87,4 +71,44 @@ pub fn start_example(
         .wait_for_line(ready, std::time::Duration::from_secs(30))
         .unwrap();
     (process, loopback(port))
+}
+
+/// What the global registry exports now, parsed.
+pub fn scrape() -> Scrape {
+    scrape_of(asdlc_metrics::registry())
+}
+
+/// What `registry` exports now, parsed.
+pub fn scrape_of(registry: &Registry) -> Scrape {
+    Scrape::parse(&registry.encode_to_string())
+}
+
+/// `asdlc_function_calls_total` of `function` in `module`, for `result`
+/// (summed over every result when `None`).
+pub fn calls(s: &Scrape, module: &str, function: &str, result: Option<&str>) -> f64 {
+    function_series(s, "asdlc_function_calls_total", module, function, result)
+}
+
+/// Observations of `asdlc_function_duration_seconds` of `function` in
+/// `module`, for `result` (summed over every result when `None`).
+pub fn timings(s: &Scrape, module: &str, function: &str, result: Option<&str>) -> f64 {
+    function_series(
+        s,
+        "asdlc_function_duration_seconds_count",
+        module,
+        function,
+        result,
+    )
+}
+
+fn function_series(
+    s: &Scrape,
+    name: &str,
+    module: &str,
+    function: &str,
+    result: Option<&str>,
+) -> f64 {
+    let mut labels = vec![("function", function), ("module", module)];
+    labels.extend(result.map(|r| ("result", r)));
+    s.sum(name, &labels)
 }

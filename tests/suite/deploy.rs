@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use asdlc_metrics_workspace::tools::VICTORIA_METRICS;
+use asdlc_testkit::tools::VICTORIA_METRICS;
 
 /// YAML files under `dir` that hold a `scrape_configs:` section.
 fn scrape_configs(dir: &Path, found: &mut Vec<PathBuf>) {

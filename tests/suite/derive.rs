@@ -1,7 +1,7 @@
 //! `#[derive(Metrics)]` and `#[derive(LabelValue)]` at run time.
 
 use asdlc_metrics::{CounterVec, Error, Gauge, HistogramVec, LabelValue, Metrics, Registry};
-use asdlc_metrics_workspace::exposition::Scrape;
+use asdlc_testkit::exposition::Scrape;
 
 #[derive(LabelValue, Clone, Copy, Debug)]
 enum EventType {
@@ -93,7 +93,7 @@ fn a_derived_struct_registers_and_exports_help_from_docs() {
         .map(|b| b.label("le").unwrap())
         .collect();
     assert_eq!(les, ["0.01", "0.1", "1", "+Inf"]);
-    asdlc_metrics_workspace::promtool::check_metrics(text.as_bytes()).unwrap();
+    asdlc_testkit::promtool::check_metrics(text.as_bytes()).unwrap();
 
     // Registering again shares the same metrics.
     let again = PoolMetrics::register(&registry).unwrap();
@@ -135,6 +135,6 @@ fn global_registers_once_in_the_global_registry() {
     let b = PoolMetrics::global();
     assert!(std::ptr::eq(a, b));
     a.busy_workers.set(9);
-    let s = Scrape::parse(&asdlc_metrics::registry().encode_to_string());
+    let s = crate::common::scrape();
     assert_eq!(s.value("derive_busy_workers", &[]), 9.0);
 }

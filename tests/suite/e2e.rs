@@ -4,23 +4,22 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use asdlc_metrics_workspace::net::free_port;
-use asdlc_metrics_workspace::process::{Process, example_binary};
-use asdlc_metrics_workspace::redis_server::RedisServer;
-use asdlc_metrics_workspace::victoria::{Options, VictoriaMetrics};
+use asdlc_testkit::exposition::Scrape;
+use asdlc_testkit::http;
+use asdlc_testkit::net::{free_port, loopback};
+use asdlc_testkit::process::{Process, example_binary};
+use asdlc_testkit::redis_server::RedisServer;
+use asdlc_testkit::victoria::{Options, VictoriaMetrics};
 use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use asdlc_testkit::upstream::{FakeUpstream, Reply};
 
 /// A hang guard for waits on real processes; never a speed assertion.
 pub(crate) const PATIENCE: Duration = Duration::from_secs(60);
-
-pub(crate) fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
 
 pub(crate) fn orchestrator(port: u16, redis: &str, victoria: &str) -> Process {
     let mut command = Command::new(example_binary("orchestrator").unwrap());
@@ -76,7 +75,7 @@ impl Api {
     pub(crate) fn new(port: u16) -> Api {
         Api {
             base: format!("http://127.0.0.1:{port}"),
-            http: http(),
+            http: http::client(),
         }
     }
 
@@ -282,6 +281,10 @@ async fn killed_or_stopped_workers_lose_no_task_and_process_each_once() {
         done_at_kill < ids.len(),
         "the kill came too late to test anything"
     );
+    // Events were in hand when the workers died, so what follows shows
+    // that they are redelivered, not merely that later ones get processed.
+    let in_hand = pending(&redis).await;
+    assert!(in_hand > 0, "no event was pending at the kill");
 
     let mut running = workers(workers_port, &redis.url(), Some(100));
     api.wait_until_done(&ids).await;
@@ -313,19 +316,8 @@ async fn both_services_start_while_redis_is_down_and_connect_when_it_comes_up() 
     let refused = api.post_task("too early").await;
     assert_eq!(refused.status(), 503);
     for port in [orchestrator_port, workers_port] {
-        let text = http()
-            .get(format!("http://127.0.0.1:{port}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(
-            text.lines()
-                .any(|l| l.starts_with("asdlc_redis_connection_up{") && l.ends_with(" 0")),
-            "{text}"
-        );
+        let up = scrape_service(port).await;
+        assert_eq!(up.value("asdlc_redis_connection_up", &[]), 0.0, ":{port}");
     }
 
     redis.restart().unwrap();
@@ -345,12 +337,94 @@ async fn both_services_start_while_redis_is_down_and_connect_when_it_comes_up() 
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     api.wait_until_done(&[id]).await;
+    // Both report the connection they now use: the gauge is back at 1.
+    for port in [orchestrator_port, workers_port] {
+        wait_for_redis_gauge(port, 1.0).await;
+    }
+    assert!(orchestrator.is_running(), "orchestrator exited");
+    assert!(workers.is_running(), "workers exited");
+}
+
+/// `/metrics` of the service on `port`, parsed.
+async fn scrape_service(port: u16) -> Scrape {
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let response = http::client().get(&url).send().await.unwrap();
+    Scrape::parse(&response.text().await.unwrap())
+}
+
+/// Waits until `asdlc_redis_connection_up` on the service at `port` reads
+/// `expected`.
+async fn wait_for_redis_gauge(port: u16, expected: f64) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let value = scrape_service(port)
+            .await
+            .value("asdlc_redis_connection_up", &[]);
+        if value == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "asdlc_redis_connection_up on :{port} stayed {value}, expected {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// What the stand-in VictoriaMetrics answers once released.
+const EMPTY_VECTOR: &str = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+
+#[tokio::test]
+async fn sigterm_answers_the_request_in_flight_and_exits_zero() {
+    let redis = RedisServer::start().unwrap();
+    // The upstream holds every query until released, so a request is
+    // provably in flight inside the orchestrator when SIGTERM arrives.
+    let gate = Arc::new(Semaphore::new(0));
+    let upstream = FakeUpstream::start(Reply::Gated(Arc::clone(&gate), EMPTY_VECTOR)).await;
+    let port = free_port();
+    let mut orchestrator = orchestrator(port, &redis.url(), &upstream.url());
+    let api = Api::new(port);
+
+    let url = format!("{}/api/metrics/query", api.base);
+    let client = api.http.clone();
+    let in_flight = tokio::spawn(async move {
+        let response = client.get(url).query(&[("query", "up")]).send().await?;
+        let status = response.status();
+        Ok::<_, reqwest::Error>((status, response.text().await?))
+    });
+    let deadline = Instant::now() + PATIENCE;
+    while upstream.requests().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the query never reached the upstream"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    orchestrator.signal(libc::SIGTERM);
+    // Shutdown has begun once the listener is closed: new connections are
+    // refused while the request in flight is still waiting.
+    while std::net::TcpStream::connect(loopback(port)).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "SIGTERM did not close the listener"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert!(
-        orchestrator.wait_timeout(Duration::ZERO).is_none(),
-        "orchestrator exited"
+        orchestrator.is_running(),
+        "the orchestrator exited with a request in flight"
     );
-    assert!(
-        workers.wait_timeout(Duration::ZERO).is_none(),
-        "workers exited"
-    );
+
+    gate.add_permits(1);
+    let (status, body) = in_flight
+        .await
+        .unwrap()
+        .expect("the request in flight was answered");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, EMPTY_VECTOR);
+    let exit = orchestrator
+        .wait_timeout(PATIENCE)
+        .expect("the orchestrator did not exit after its last request");
+    assert!(exit.success(), "the orchestrator exited with {exit}");
 }

@@ -1,9 +1,10 @@
 //! The exposition lines of each standard metric: names, TYPE, HELP, labels,
 //! buckets with `+Inf`, `_sum` and `_count`.
 
-use asdlc_metrics_workspace::exposition::Scrape;
+use asdlc_metrics::{Registry, StandardMetrics};
+use asdlc_testkit::exposition::Scrape;
 
-use crate::common::init_global;
+use crate::common::{init_global, scrape_of};
 
 const REQUEST_BUCKETS: [&str; 12] = [
     "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf",
@@ -12,6 +13,9 @@ const REDIS_BUCKETS: [&str; 9] = [
     "0.001", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "+Inf",
 ];
 
+/// The global registry after one series in each labelled standard family
+/// (a labelled family without series is not exported). Other tests share
+/// it, so only shapes are asserted on this scrape, never counts.
 fn standard_scrape() -> Scrape {
     init_global();
     let m = asdlc_metrics::standard();
@@ -27,7 +31,10 @@ fn standard_scrape() -> Scrape {
     m.events_processed_total
         .with_label_values(&["exposition_test", "success"])
         .inc_by(2);
-    Scrape::parse(&asdlc_metrics::registry().encode_to_string())
+    m.redis_operation_duration_seconds
+        .with_label_values(&["exposition_xadd"])
+        .observe(0.002);
+    crate::common::scrape()
 }
 
 #[test]
@@ -110,32 +117,48 @@ fn unlabelled_gauges_have_only_the_service_label() {
     }
 }
 
+/// The standard set in a registry of its own, so counts are exact.
+fn private_standard() -> (Registry, StandardMetrics) {
+    let registry = Registry::with_service("exposition");
+    let metrics = StandardMetrics::register(&registry).unwrap();
+    (registry, metrics)
+}
+
+/// `(le, cumulative count)` of each bucket of the series matching `labels`.
+fn buckets(s: &Scrape, family: &str, labels: &[(&str, &str)]) -> Vec<(String, f64)> {
+    s.find(&format!("{family}_bucket"), labels)
+        .map(|b| (b.label("le").unwrap().to_owned(), b.value))
+        .collect()
+}
+
 #[test]
 fn http_histogram_has_every_bucket_plus_inf_sum_and_count() {
-    let s = standard_scrape();
+    let (registry, m) = private_standard();
     let labels = [("method", "POST"), ("endpoint", "/api/tasks")];
-    let buckets: Vec<_> = s
-        .find("asdlc_http_request_duration_seconds_bucket", &labels)
-        .collect();
-    let les: Vec<&str> = buckets.iter().map(|b| b.label("le").unwrap()).collect();
-    assert_eq!(les, REQUEST_BUCKETS);
+    let series = m
+        .http_request_duration_seconds
+        .with_label_values(&["POST", "/api/tasks"]);
+    series.observe(0.007);
+    series.observe(3.0);
+    let s = scrape_of(&registry);
+
     // 0.007 lands in le=0.01 and above; 3.0 in le=5 and above.
-    let count_at = |le: &str| {
-        buckets
-            .iter()
-            .find(|b| b.label("le") == Some(le))
-            .unwrap()
-            .value
-    };
-    assert_eq!(count_at("0.005"), 0.0);
-    assert!(count_at("0.01") >= 1.0);
-    assert!(count_at("+Inf") >= 2.0);
-    assert_eq!(
-        s.value("asdlc_http_request_duration_seconds_count", &labels),
-        count_at("+Inf")
-    );
-    assert!(s.value("asdlc_http_request_duration_seconds_sum", &labels) >= 3.007 - 1e-9);
-    for b in &buckets {
+    let expected: Vec<(String, f64)> = REQUEST_BUCKETS
+        .iter()
+        .map(|le| {
+            let count = match *le {
+                "0.005" => 0.0,
+                "5" | "10" | "+Inf" => 2.0,
+                _ => 1.0,
+            };
+            ((*le).to_owned(), count)
+        })
+        .collect();
+    let family = "asdlc_http_request_duration_seconds";
+    assert_eq!(buckets(&s, family, &labels), expected);
+    assert_eq!(s.value(&format!("{family}_count"), &labels), 2.0);
+    assert!((s.value(&format!("{family}_sum"), &labels) - 3.007).abs() < 1e-9);
+    for b in s.find(&format!("{family}_bucket"), &labels) {
         assert_eq!(
             b.labels.keys().collect::<Vec<_>>(),
             ["endpoint", "le", "method", "service"]
@@ -145,44 +168,58 @@ fn http_histogram_has_every_bucket_plus_inf_sum_and_count() {
 
 #[test]
 fn redis_histogram_uses_the_redis_buckets() {
-    asdlc_metrics::standard()
-        .redis_operation_duration_seconds
-        .with_label_values(&["exposition_xadd"])
+    let (registry, m) = private_standard();
+    m.redis_operation_duration_seconds
+        .with_label_values(&["xadd"])
         .observe(0.002);
-    let s = standard_scrape();
-    let labels = [("operation", "exposition_xadd")];
-    let les: Vec<&str> = s
-        .find("asdlc_redis_operation_duration_seconds_bucket", &labels)
-        .map(|b| b.label("le").unwrap())
+    let s = scrape_of(&registry);
+    let labels = [("operation", "xadd")];
+    let family = "asdlc_redis_operation_duration_seconds";
+    let expected: Vec<(String, f64)> = REDIS_BUCKETS
+        .iter()
+        .map(|le| ((*le).to_owned(), if *le == "0.001" { 0.0 } else { 1.0 }))
         .collect();
-    assert_eq!(les, REDIS_BUCKETS);
-    assert_eq!(
-        s.value("asdlc_redis_operation_duration_seconds_count", &labels),
-        1.0
-    );
-    assert!((s.value("asdlc_redis_operation_duration_seconds_sum", &labels) - 0.002).abs() < 1e-12);
+    assert_eq!(buckets(&s, family, &labels), expected);
+    assert_eq!(s.value(&format!("{family}_count"), &labels), 1.0);
+    assert!((s.value(&format!("{family}_sum"), &labels) - 0.002).abs() < 1e-12);
 }
 
 #[test]
 fn counters_carry_their_labels() {
-    let s = standard_scrape();
-    assert!(
-        s.value(
-            "asdlc_http_requests_total",
-            &[
-                ("method", "POST"),
-                ("endpoint", "/api/tasks"),
-                ("status", "201")
-            ]
-        ) >= 3.0
+    let (registry, m) = private_standard();
+    m.http_requests_total
+        .with_label_values(&["POST", "/api/tasks", "201"])
+        .inc_by(3);
+    m.events_processed_total
+        .with_label_values(&["task_created", "success"])
+        .inc_by(2);
+    let s = scrape_of(&registry);
+    let request = s
+        .find("asdlc_http_requests_total", &[])
+        .next()
+        .expect("one request series");
+    assert_eq!(request.value, 3.0);
+    assert_eq!(
+        request
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("endpoint", "/api/tasks"),
+            ("method", "POST"),
+            ("service", "exposition"),
+            ("status", "201")
+        ]
     );
     assert_eq!(
         s.value(
             "asdlc_events_processed_total",
-            &[("event_type", "exposition_test"), ("status", "success")]
+            &[("event_type", "task_created"), ("status", "success")]
         ),
         2.0
     );
+    assert_eq!(s.find("asdlc_http_requests_total", &[]).count(), 1);
 }
 
 #[cfg(target_os = "linux")]

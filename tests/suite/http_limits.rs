@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use asdlc_metrics::server::{ServerConfig, serve_registry_with};
 use asdlc_metrics::{Gauge, Registry};
-use asdlc_metrics_workspace::exposition::Scrape;
-use asdlc_metrics_workspace::net::free_port;
-use asdlc_metrics_workspace::process::Process;
+use asdlc_testkit::exposition::Scrape;
+use asdlc_testkit::net::free_port;
+use asdlc_testkit::process::Process;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use asdlc_metrics_workspace::redis_server::RedisServer;
+use asdlc_testkit::redis_server::RedisServer;
 
 use crate::common::{start_example, start_orchestrator};
 

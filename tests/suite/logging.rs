@@ -5,8 +5,8 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use asdlc_metrics_workspace::net::free_port;
-use asdlc_metrics_workspace::process::example_binary;
+use asdlc_testkit::net::free_port;
+use asdlc_testkit::process::example_binary;
 
 /// A hang guard, never a speed assertion.
 const PATIENCE: Duration = Duration::from_secs(30);

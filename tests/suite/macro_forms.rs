@@ -11,25 +11,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use asdlc_metrics::{counted, in_flight, timed};
-use asdlc_metrics_workspace::exposition::Scrape;
 
-fn calls(function: &str, result: &str) -> f64 {
-    Scrape::parse(&asdlc_metrics::registry().encode_to_string()).sum(
-        "asdlc_function_calls_total",
-        &[
-            ("function", function),
-            ("module", "suite::macro_forms"),
-            ("result", result),
-        ],
-    )
-}
+use crate::common::{calls, scrape, timings};
 
-fn timed_calls(function: &str) -> f64 {
-    Scrape::parse(&asdlc_metrics::registry().encode_to_string()).sum(
-        "asdlc_function_duration_seconds_count",
-        &[("function", function), ("module", "suite::macro_forms")],
-    )
-}
+const MODULE: &str = "suite::macro_forms";
 
 struct Worker {
     done: u32,
@@ -81,10 +66,10 @@ async fn methods_with_every_receiver() {
     assert_eq!(Arc::new(Worker { done: 7 }).shared().await, 7);
     assert_eq!(w.by_value(), 5);
     for f in ["by_ref", "by_mut", "pinned", "shared", "by_value"] {
-        assert_eq!(calls(f, "ok"), 1.0, "{f}");
+        assert_eq!(calls(&scrape(), MODULE, f, Some("ok")), 1.0, "{f}");
     }
-    assert_eq!(timed_calls("async_by_mut"), 1.0);
-    assert_eq!(timed_calls("shared"), 1.0);
+    assert_eq!(timings(&scrape(), MODULE, "async_by_mut", None), 1.0);
+    assert_eq!(timings(&scrape(), MODULE, "shared", None), 1.0);
 }
 
 #[counted]
@@ -112,9 +97,9 @@ fn generics_where_clauses_lifetimes_and_const_generics() {
     assert!((generic_sum::<f64, _>([0.5, 0.25]) - 0.75).abs() < f64::EPSILON);
     assert_eq!(lifetimes("a", "b"), "a");
     assert_eq!(const_generic([1, 2, 3]), 3);
-    assert_eq!(calls("generic_sum", "ok"), 2.0);
-    assert_eq!(calls("lifetimes", "ok"), 1.0);
-    assert_eq!(calls("const_generic", "ok"), 1.0);
+    assert_eq!(calls(&scrape(), MODULE, "generic_sum", Some("ok")), 2.0);
+    assert_eq!(calls(&scrape(), MODULE, "lifetimes", Some("ok")), 1.0);
+    assert_eq!(calls(&scrape(), MODULE, "const_generic", Some("ok")), 1.0);
 }
 
 /// # Safety
@@ -136,8 +121,8 @@ fn unsafe_and_extern_fns() {
     // SAFETY: `x` is a live u32.
     assert_eq!(unsafe { read_raw(&raw const x) }, 41);
     assert_eq!(c_abi(1), 2);
-    assert_eq!(calls("read_raw", "ok"), 1.0);
-    assert_eq!(calls("c_abi", "ok"), 1.0);
+    assert_eq!(calls(&scrape(), MODULE, "read_raw", Some("ok")), 1.0);
+    assert_eq!(calls(&scrape(), MODULE, "c_abi", Some("ok")), 1.0);
 }
 
 #[counted]
@@ -169,10 +154,10 @@ fn early_return_question_mark_and_inner_attributes() {
     assert_eq!(early(200), Err("too big".to_owned()));
     assert_eq!(option_question(None), None);
     assert_eq!(option_question(Some(1)), Some(2));
-    assert_eq!(calls("early", "ok"), 2.0);
-    assert_eq!(calls("early", "error"), 1.0);
+    assert_eq!(calls(&scrape(), MODULE, "early", Some("ok")), 2.0);
+    assert_eq!(calls(&scrape(), MODULE, "early", Some("error")), 1.0);
     assert_eq!(
-        calls("option_question", "ok"),
+        calls(&scrape(), MODULE, "option_question", Some("ok")),
         2.0,
         "an Option is not a Result: None is ok"
     );
@@ -197,9 +182,12 @@ fn impl_trait_in_return_position() {
     assert_eq!(evens(5).count(), 3);
     assert!(boxed_display(0).is_err());
     assert_eq!(boxed_display(3).unwrap().to_string(), "3");
-    assert_eq!(calls("evens", "ok"), 1.0);
-    assert_eq!(calls("boxed_display", "error"), 1.0);
-    assert_eq!(calls("boxed_display", "ok"), 1.0);
+    assert_eq!(calls(&scrape(), MODULE, "evens", Some("ok")), 1.0);
+    assert_eq!(
+        calls(&scrape(), MODULE, "boxed_display", Some("error")),
+        1.0
+    );
+    assert_eq!(calls(&scrape(), MODULE, "boxed_display", Some("ok")), 1.0);
 }
 
 #[timed]
@@ -226,10 +214,13 @@ async fn async_fns_and_fns_returning_impl_future() {
     assert_eq!(returns_future(2).await, Ok(2));
     assert!(returns_future(0).await.is_err());
     assert_eq!(plain_async(4).await, 8);
-    assert_eq!(calls("returns_future", "ok"), 1.0);
-    assert_eq!(calls("returns_future", "error"), 1.0);
-    assert_eq!(timed_calls("returns_future"), 2.0);
-    assert_eq!(calls("plain_async", "ok"), 1.0);
+    assert_eq!(calls(&scrape(), MODULE, "returns_future", Some("ok")), 1.0);
+    assert_eq!(
+        calls(&scrape(), MODULE, "returns_future", Some("error")),
+        1.0
+    );
+    assert_eq!(timings(&scrape(), MODULE, "returns_future", None), 2.0);
+    assert_eq!(calls(&scrape(), MODULE, "plain_async", Some("ok")), 1.0);
 }
 
 #[async_trait::async_trait]
@@ -272,12 +263,12 @@ async fn async_trait_methods_in_either_attribute_order() {
     assert!(store.put("").await.is_err());
     assert_eq!(store.get("abc").await, Some(3));
     assert_eq!(store.default_method().await, 1);
-    assert_eq!(calls("put", "ok"), 1.0);
-    assert_eq!(calls("put", "error"), 1.0);
-    assert_eq!(timed_calls("put"), 2.0);
-    assert_eq!(calls("get", "ok"), 1.0);
-    assert_eq!(timed_calls("get"), 1.0);
-    assert_eq!(calls("default_method", "ok"), 1.0);
+    assert_eq!(calls(&scrape(), MODULE, "put", Some("ok")), 1.0);
+    assert_eq!(calls(&scrape(), MODULE, "put", Some("error")), 1.0);
+    assert_eq!(timings(&scrape(), MODULE, "put", None), 2.0);
+    assert_eq!(calls(&scrape(), MODULE, "get", Some("ok")), 1.0);
+    assert_eq!(timings(&scrape(), MODULE, "get", None), 1.0);
+    assert_eq!(calls(&scrape(), MODULE, "default_method", Some("ok")), 1.0);
 }
 
 trait Native {
@@ -292,7 +283,7 @@ impl Native for Memory {}
 #[tokio::test]
 async fn native_async_fn_in_trait() {
     assert_eq!(Memory.native_default().await, 2);
-    assert_eq!(calls("native_default", "ok"), 1.0);
+    assert_eq!(calls(&scrape(), MODULE, "native_default", Some("ok")), 1.0);
 }
 
 #[in_flight(name = "asdlc_forms_in_flight")]
@@ -305,8 +296,8 @@ async fn all_three(x: u8) -> u8 {
 #[tokio::test]
 async fn all_attributes_together_in_any_order() {
     assert_eq!(all_three(3).await, 3);
-    assert_eq!(calls("all_three", "ok"), 1.0);
-    assert_eq!(timed_calls("all_three"), 1.0);
-    let s = Scrape::parse(&asdlc_metrics::registry().encode_to_string());
+    assert_eq!(calls(&scrape(), MODULE, "all_three", Some("ok")), 1.0);
+    assert_eq!(timings(&scrape(), MODULE, "all_three", None), 1.0);
+    let s = scrape();
     assert_eq!(s.value("asdlc_forms_in_flight", &[]), 0.0);
 }

@@ -6,38 +6,10 @@ use std::pin::pin;
 use std::task::{Context, Waker};
 use std::time::Duration;
 
+use crate::common::{calls, scrape, timings};
 use asdlc_metrics::{counted, in_flight, redis_op, timed};
-use asdlc_metrics_workspace::exposition::Scrape;
 
 const MODULE: &str = "suite::macros";
-
-fn scrape() -> Scrape {
-    Scrape::parse(&asdlc_metrics::registry().encode_to_string())
-}
-
-/// `asdlc_function_calls_total` of `function` with `result`.
-fn calls(s: &Scrape, function: &str, result: &str) -> f64 {
-    s.sum(
-        "asdlc_function_calls_total",
-        &[
-            ("function", function),
-            ("module", MODULE),
-            ("result", result),
-        ],
-    )
-}
-
-/// Observation count of `asdlc_function_duration_seconds` for `function`.
-fn timings(s: &Scrape, function: &str, result: &str) -> f64 {
-    s.sum(
-        "asdlc_function_duration_seconds_count",
-        &[
-            ("function", function),
-            ("module", MODULE),
-            ("result", result),
-        ],
-    )
-}
 
 #[counted]
 fn add(a: u64, b: u64) -> u64 {
@@ -50,7 +22,7 @@ fn counted_counts_ok_calls_with_function_and_module_labels() {
         assert_eq!(add(i, 1), i + 1);
     }
     let s = scrape();
-    assert_eq!(calls(&s, "add", "ok"), 3.0);
+    assert_eq!(calls(&s, MODULE, "add", Some("ok")), 3.0);
     assert_eq!(
         s.find(
             "asdlc_function_calls_total",
@@ -78,10 +50,10 @@ fn results_are_ok_or_error_including_early_return_and_question_mark() {
     assert_eq!(parse_port("0"), Ok(8080));
     assert!(parse_port("nope").is_err());
     let s = scrape();
-    assert_eq!(calls(&s, "parse_port", "ok"), 2.0);
-    assert_eq!(calls(&s, "parse_port", "error"), 1.0);
-    assert_eq!(timings(&s, "parse_port", "ok"), 2.0);
-    assert_eq!(timings(&s, "parse_port", "error"), 1.0);
+    assert_eq!(calls(&s, MODULE, "parse_port", Some("ok")), 2.0);
+    assert_eq!(calls(&s, MODULE, "parse_port", Some("error")), 1.0);
+    assert_eq!(timings(&s, MODULE, "parse_port", Some("ok")), 2.0);
+    assert_eq!(timings(&s, MODULE, "parse_port", Some("error")), 1.0);
     let buckets: Vec<&str> = s
         .find(
             "asdlc_function_duration_seconds_bucket",
@@ -120,10 +92,10 @@ fn io_and_anyhow_results_are_classified() {
     load_anyhow(true).unwrap_err();
     load_anyhow(false).unwrap();
     let s = scrape();
-    assert_eq!(calls(&s, "read_config", "ok"), 1.0);
-    assert_eq!(calls(&s, "read_config", "error"), 1.0);
-    assert_eq!(calls(&s, "load_anyhow", "error"), 2.0);
-    assert_eq!(calls(&s, "load_anyhow", "ok"), 1.0);
+    assert_eq!(calls(&s, MODULE, "read_config", Some("ok")), 1.0);
+    assert_eq!(calls(&s, MODULE, "read_config", Some("error")), 1.0);
+    assert_eq!(calls(&s, MODULE, "load_anyhow", Some("error")), 2.0);
+    assert_eq!(calls(&s, MODULE, "load_anyhow", Some("ok")), 1.0);
 }
 
 #[timed]
@@ -139,9 +111,9 @@ fn a_panicking_call_records_panic() {
     let caught = std::panic::catch_unwind(|| explode(true));
     assert!(caught.is_err());
     let s = scrape();
-    assert_eq!(calls(&s, "explode", "panic"), 1.0);
-    assert_eq!(calls(&s, "explode", "ok"), 1.0);
-    assert_eq!(timings(&s, "explode", "panic"), 1.0);
+    assert_eq!(calls(&s, MODULE, "explode", Some("panic")), 1.0);
+    assert_eq!(calls(&s, MODULE, "explode", Some("ok")), 1.0);
+    assert_eq!(timings(&s, MODULE, "explode", Some("panic")), 1.0);
 }
 
 #[counted]
@@ -157,8 +129,8 @@ async fn a_panicking_async_call_records_panic_even_when_the_executor_drops_it_la
     let joined = tokio::spawn(explode_async()).await;
     assert!(joined.unwrap_err().is_panic());
     let s = scrape();
-    assert_eq!(calls(&s, "explode_async", "panic"), 1.0);
-    assert_eq!(calls(&s, "explode_async", "cancelled"), 0.0);
+    assert_eq!(calls(&s, MODULE, "explode_async", Some("panic")), 1.0);
+    assert_eq!(calls(&s, MODULE, "explode_async", Some("cancelled")), 0.0);
 }
 
 #[timed]
@@ -197,10 +169,42 @@ async fn a_dropped_future_records_cancelled_and_the_gauge_comes_back_down() {
         assert!(future.as_mut().poll(&mut cx).is_pending());
     }
     let s = scrape();
-    assert_eq!(calls(&s, "wait_forever", "cancelled"), 1002.0);
-    assert_eq!(timings(&s, "wait_forever", "cancelled"), 1002.0);
-    assert_eq!(calls(&s, "wait_forever", "ok"), 0.0);
+    assert_eq!(calls(&s, MODULE, "wait_forever", Some("cancelled")), 1002.0);
+    assert_eq!(
+        timings(&s, MODULE, "wait_forever", Some("cancelled")),
+        1002.0
+    );
+    assert_eq!(calls(&s, MODULE, "wait_forever", Some("ok")), 0.0);
     assert_eq!(s.value("asdlc_macros_test_in_flight", &[]), 0.0);
+}
+
+#[in_flight]
+async fn hold_a_task() {
+    std::future::pending::<()>().await;
+}
+
+#[in_flight]
+fn sync_task(active: &dyn Fn() -> i64) -> i64 {
+    active()
+}
+
+#[test]
+fn bare_in_flight_moves_the_standard_active_tasks_gauge() {
+    // The exported standard gauge, not a detached copy; no other test in
+    // the suite moves it, and deltas keep this one honest regardless.
+    let exported = || scrape().value("asdlc_active_tasks", &[]);
+    let before = exported();
+    {
+        let mut task = pin!(hold_a_task());
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(task.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(exported(), before + 1.0, "up by one while the call runs");
+    }
+    assert_eq!(exported(), before, "down again when the call ends");
+
+    let active = || asdlc_metrics::standard().active_tasks.get();
+    let during = sync_task(&active);
+    assert_eq!(during, active() + 1, "a sync call holds one task too");
 }
 
 #[timed(name = "asdlc_macros_custom_duration_seconds", help = "Custom timing.", buckets = [0.1, 1], labels(team = "core", tier = "gold"))]
@@ -276,6 +280,8 @@ fn macros_refused() -> redis::RedisResult<()> {
 async fn redis_op_records_duration_errors_and_connection_state() {
     let _serial = crate::common::redis_state_lock().await;
     let up = || asdlc_metrics::standard().redis_connection_up.get();
+    // From "down", so the first check cannot pass on a gauge left at 1.
+    asdlc_metrics::redis_state::set_up(false);
     fake_xadd(None).await.unwrap();
     assert_eq!(up(), 1);
     fake_xadd(Some(redis::ErrorKind::TypeError))

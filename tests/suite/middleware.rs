@@ -11,7 +11,8 @@ use std::time::Duration;
 use asdlc_metrics::Registry;
 use asdlc_metrics::exposition::metrics_route;
 use asdlc_metrics::middleware::MetricsLayer;
-use asdlc_metrics_workspace::exposition::Scrape;
+use asdlc_testkit::exposition::Scrape;
+use asdlc_testkit::http;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Path;
@@ -20,7 +21,7 @@ use axum::routing::{any, get, post};
 use tower::{Layer as _, ServiceExt as _};
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::common::{init_global, raw_client};
+use crate::common::{init_global, scrape, scrape_of};
 
 const REQUESTS: &str = "asdlc_http_requests_total";
 const IN_FLIGHT: &str = "asdlc_http_requests_in_flight";
@@ -31,10 +32,6 @@ fn fresh() -> (Registry, MetricsLayer) {
     let registry = Registry::with_service("mw");
     let layer = MetricsLayer::for_registry(&registry);
     (registry, layer)
-}
-
-fn scrape(registry: &Registry) -> Scrape {
-    Scrape::parse(&registry.encode_to_string())
 }
 
 fn request(method: &str, uri: &str) -> Request<Body> {
@@ -74,9 +71,12 @@ fn requests(scrape: &Scrape, method: &str, endpoint: &str, status: &str) -> f64 
     )
 }
 
-/// Every in-flight gauge of the scrape is back at zero.
+/// The in-flight family is exported (requests were seen) and every one of
+/// its gauges is back at zero.
 fn assert_nothing_in_flight(scrape: &Scrape) {
-    for sample in scrape.find(IN_FLIGHT, &[]) {
+    let gauges: Vec<_> = scrape.find(IN_FLIGHT, &[]).collect();
+    assert!(!gauges.is_empty(), "no {IN_FLIGHT} series at all");
+    for sample in gauges {
         assert_eq!(sample.value, 0.0, "{sample:?}");
     }
 }
@@ -110,7 +110,7 @@ async fn routes_with_path_parameters_are_labelled_by_template() {
     assert_eq!(send(&app, "GET", "/files/a/b/c.txt").await, 200);
     assert_eq!(send(&app, "HEAD", "/api/tasks/3").await, 200);
 
-    let s = scrape(&registry);
+    let s = scrape_of(&registry);
     let t = "/api/tasks/{id}";
     assert_eq!(requests(&s, "GET", t, "200"), 5.0);
     assert_eq!(requests(&s, "DELETE", t, "200"), 1.0);
@@ -156,7 +156,7 @@ async fn nested_routers_are_labelled_by_the_full_template() {
     assert_eq!(send(&app, "GET", "/").await, 200);
     assert_eq!(send(&app, "GET", "/api/v1/nothing").await, 404);
 
-    let s = scrape(&registry);
+    let s = scrape_of(&registry);
     assert_eq!(
         s.value(REQUESTS, &[("endpoint", "/api/v1/tasks/{id}")]),
         2.0
@@ -170,13 +170,43 @@ async fn nested_routers_are_labelled_by_the_full_template() {
 }
 
 #[tokio::test]
+async fn services_mounted_with_nest_service_count_as_unmatched() {
+    let (registry, layer) = fresh();
+    // A plain tower service: axum gives it no route template.
+    let service = tower::service_fn(|_: Request<Body>| async {
+        Ok::<_, Infallible>(Response::new(Body::from("static")))
+    });
+    let app = Router::new()
+        .nest_service("/static", service)
+        .route("/tasks/{id}", get(task))
+        .layer(layer);
+
+    assert_eq!(send(&app, "GET", "/static/a.css").await, 200);
+    assert_eq!(send(&app, "GET", "/static/b/c.js").await, 200);
+    assert_eq!(send(&app, "GET", "/tasks/1").await, 200);
+
+    let s = scrape_of(&registry);
+    assert_eq!(
+        requests(&s, "GET", "unmatched", "200"),
+        2.0,
+        "both nested-service requests, under one value"
+    );
+    assert_eq!(requests(&s, "GET", "/tasks/{id}", "200"), 1.0);
+    assert_eq!(
+        label_values(&s, REQUESTS, "endpoint"),
+        BTreeSet::from(["unmatched".to_owned(), "/tasks/{id}".to_owned()]),
+        "no raw path of the nested service leaks into a label"
+    );
+}
+
+#[tokio::test]
 async fn a_layer_on_a_router_before_nesting_sees_the_full_template() {
     let (registry, layer) = fresh();
     let api = Router::new().route("/tasks/{id}", get(task)).layer(layer);
     let app = Router::new().nest("/api", api);
 
     assert_eq!(send(&app, "GET", "/api/tasks/9").await, 200);
-    let s = scrape(&registry);
+    let s = scrape_of(&registry);
     assert_eq!(s.value(REQUESTS, &[("endpoint", "/api/tasks/{id}")]), 1.0);
 }
 
@@ -207,7 +237,7 @@ async fn ten_thousand_random_unmatched_paths_make_one_endpoint_value() {
     }
     assert!(paths.len() > 9_900, "the paths really differ");
 
-    let s = scrape(&registry);
+    let s = scrape_of(&registry);
     assert_eq!(
         label_values(&s, REQUESTS, "endpoint"),
         BTreeSet::from(["unmatched".to_owned()])
@@ -236,7 +266,7 @@ async fn unknown_methods_are_labelled_other() {
     assert_eq!(send(&app, "GET", "/any").await, 200);
     assert_eq!(send(&app, "OPTIONS", "/any").await, 200);
 
-    let s = scrape(&registry);
+    let s = scrape_of(&registry);
     assert_eq!(
         label_values(&s, REQUESTS, "method"),
         BTreeSet::from(["GET".into(), "OPTIONS".into(), "OTHER".into()])
@@ -264,7 +294,7 @@ async fn metrics_is_excluded_by_default() {
     }
     assert_eq!(send(&app, "GET", "/ping").await, 200);
 
-    let s = scrape(&registry);
+    let s = scrape_of(&registry);
     assert_eq!(
         label_values(&s, REQUESTS, "endpoint"),
         BTreeSet::from(["/ping".to_owned()])
@@ -294,7 +324,7 @@ async fn a_custom_exclude_list_matches_templates_and_raw_paths() {
         Router::new().layer(MetricsLayer::for_registry(&registry).exclude(["/robots.txt"]));
     assert_eq!(send(&unrouted, "GET", "/robots.txt").await, 404);
 
-    let s = scrape(&registry);
+    let s = scrape_of(&registry);
     assert_eq!(
         label_values(&s, REQUESTS, "endpoint"),
         BTreeSet::from(["/metrics".into(), "/ping".into()])
@@ -318,7 +348,7 @@ async fn a_panicking_handler_is_a_500_with_catch_panic_inside_or_outside() {
     assert_eq!(send(&inside, "GET", "/inside").await, 500);
     assert_eq!(send(&outside, "GET", "/outside").await, 500);
 
-    let s = scrape(&registry);
+    let s = scrape_of(&registry);
     for endpoint in ["/inside", "/outside"] {
         let e = ("endpoint", endpoint);
         assert_eq!(
@@ -363,7 +393,7 @@ async fn a_panicking_handler_without_catch_panic_is_a_500_and_the_panic_propagat
         tokio::spawn(async move { panics_in_call.oneshot(request("POST", "/x")).await }).await;
     assert!(outcome.unwrap_err().is_panic());
 
-    let s = scrape(&registry);
+    let s = scrape_of(&registry);
     assert_eq!(
         s.value(REQUESTS, &[("endpoint", "/boom"), ("status", "500")]),
         2.0
@@ -386,10 +416,10 @@ async fn a_dropped_request_is_a_499_and_leaves_nothing_in_flight() {
         let mut future = pin!(app.clone().oneshot(request("GET", "/slow/1")));
         let mut cx = Context::from_waker(Waker::noop());
         assert!(future.as_mut().poll(&mut cx).is_pending());
-        assert_eq!(scrape(&registry).value(IN_FLIGHT, &slow), 1.0);
-        assert_eq!(scrape(&registry).find(REQUESTS, &[]).count(), 0);
+        assert_eq!(scrape_of(&registry).value(IN_FLIGHT, &slow), 1.0);
+        assert_eq!(scrape_of(&registry).find(REQUESTS, &[]).count(), 0);
     }
-    let s = scrape(&registry);
+    let s = scrape_of(&registry);
     assert_eq!(s.value(IN_FLIGHT, &slow), 0.0);
     assert_eq!(s.value(REQUESTS, &[slow[0], ("status", "499")]), 1.0);
     assert_eq!(s.value(DURATION_COUNT, &slow), 1.0);
@@ -401,7 +431,7 @@ async fn a_dropped_request_is_a_499_and_leaves_nothing_in_flight() {
     )
     .await;
     assert!(timed_out.is_err());
-    let s = scrape(&registry);
+    let s = scrape_of(&registry);
     assert_eq!(s.value(IN_FLIGHT, &slow), 0.0);
     assert_eq!(s.value(REQUESTS, &[slow[0], ("status", "499")]), 2.0);
 }
@@ -416,7 +446,7 @@ async fn route_layer_does_not_see_unmatched_requests() {
     assert_eq!(send(&app, "GET", "/ping").await, 200);
     assert_eq!(send(&app, "GET", "/missing").await, 404);
 
-    let s = scrape(&registry);
+    let s = scrape_of(&registry);
     assert_eq!(
         label_values(&s, REQUESTS, "endpoint"),
         BTreeSet::from(["/ping".to_owned()])
@@ -441,7 +471,7 @@ async fn any_response_body_type_is_accepted() {
         .unwrap();
     let response = service.oneshot(request).await.unwrap();
     assert_eq!(response.into_body(), "plain string body");
-    let s = scrape(&registry);
+    let s = scrape_of(&registry);
     assert_eq!(
         s.value(REQUESTS, &[("method", "PATCH"), ("status", "202")]),
         1.0
@@ -455,7 +485,7 @@ async fn new_records_into_the_global_standard_set() {
         .route("/suite-middleware-global/{id}", get(task))
         .layer(asdlc_metrics::MetricsLayer::new());
     assert_eq!(send(&app, "GET", "/suite-middleware-global/1").await, 200);
-    let s = Scrape::parse(&asdlc_metrics::registry().encode_to_string());
+    let s = scrape();
     assert_eq!(
         s.value(
             REQUESTS,
@@ -492,7 +522,7 @@ async fn counts_are_exact_under_concurrent_load_over_http() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let client = raw_client();
+    let client = http::client();
     let mut tasks = Vec::new();
     for t in 0..TASKS {
         let (client, base) = (client.clone(), base.clone());

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use asdlc_metrics::Registry;
 use asdlc_metrics::middleware::MetricsLayer;
 use asdlc_metrics::server::{ServerConfig, serve_app};
-use asdlc_metrics_workspace::exposition::Scrape;
+use asdlc_testkit::exposition::Scrape;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;

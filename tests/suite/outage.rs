@@ -9,11 +9,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use asdlc_metrics_workspace::net::free_port;
-use asdlc_metrics_workspace::redis_server::RedisServer;
+use asdlc_testkit::net::free_port;
+use asdlc_testkit::redis_server::RedisServer;
 use serde_json::Value;
 
-use crate::e2e::{Api, PATIENCE, http, orchestrator, workers};
+use asdlc_testkit::http;
+
+use crate::e2e::{Api, PATIENCE, orchestrator, workers};
 
 /// The bound on any request while Redis is unreachable.
 const REQUEST_BOUND: Duration = Duration::from_secs(1);
@@ -43,7 +45,7 @@ impl Sample {
 
 /// `asdlc_redis_connection_up` as the service on `port` exports it.
 async fn redis_gauge(port: u16) -> Option<f64> {
-    let text = http()
+    let text = http::client()
         .get(format!("http://127.0.0.1:{port}/metrics"))
         .send()
         .await
@@ -85,7 +87,7 @@ fn request_stream(
     stop: Arc<AtomicBool>,
 ) -> tokio::sync::mpsc::UnboundedReceiver<Sample> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let client = http();
+    let client = http::client();
     let url = format!("http://127.0.0.1:{port}/api/tasks");
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(CADENCE);
@@ -219,7 +221,7 @@ async fn a_redis_restart_under_traffic_gives_fast_503s_then_recovers_on_both_ser
 
 #[tokio::test]
 async fn a_hung_redis_gives_fast_503s_and_a_down_gauge_until_it_resumes() {
-    let redis = RedisServer::start().unwrap();
+    let mut redis = RedisServer::start().unwrap();
     let port = free_port();
     let _orchestrator = orchestrator(port, &redis.url(), "http://127.0.0.1:9");
     let api = Api::new(port);

@@ -6,7 +6,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use asdlc_metrics::proxy::{ProxyConfig, router};
-use asdlc_metrics_workspace::victoria::VictoriaMetrics;
+use asdlc_testkit::victoria::VictoriaMetrics;
 use axum::Router;
 use serde_json::Value;
 

@@ -6,15 +6,12 @@ use std::time::{Duration, Instant};
 
 use asdlc_metrics::redis::{InstrumentedConnection, RedisHealthCheck};
 use asdlc_metrics::redis_op;
-use asdlc_metrics_workspace::exposition::Scrape;
-use asdlc_metrics_workspace::redis_server::RedisServer;
+use asdlc_testkit::exposition::Scrape;
+use asdlc_testkit::http;
+use asdlc_testkit::redis_server::RedisServer;
 use redis::AsyncCommands as _;
 
-use crate::common::{raw_client, redis_state_lock};
-
-fn scrape() -> Scrape {
-    Scrape::parse(&asdlc_metrics::registry().encode_to_string())
-}
+use crate::common::{redis_state_lock, scrape};
 
 fn op_count(s: &Scrape, operation: &str) -> f64 {
     s.sum(
@@ -34,16 +31,22 @@ fn up() -> i64 {
     asdlc_metrics::standard().redis_connection_up.get()
 }
 
-/// Polls `condition` every 20 ms until it holds or `limit` passes.
-async fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if condition() {
-            return true;
-        }
+/// A hang guard for waits on the health check; never a speed assertion
+/// (how fast a change is noticed is the interval's business, not a test's).
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Polls until the gauge reads `expected`; panics with `what` when the hang
+/// guard runs out first.
+async fn wait_for_up(expected: i64, what: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    while up() != expected {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: the gauge stayed {}",
+            up()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    condition()
 }
 
 #[tokio::test]
@@ -102,6 +105,24 @@ async fn the_instrumented_connection_records_commands_pipelines_and_failures() {
     assert_eq!(up(), 1);
 }
 
+#[tokio::test]
+async fn the_instrumented_connection_marks_redis_down_when_the_server_dies() {
+    let _serial = redis_state_lock().await;
+    let mut server = RedisServer::start().unwrap();
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut con =
+        InstrumentedConnection::new(client.get_multiplexed_async_connection().await.unwrap());
+    // From "down", so the first assertion shows a success marking it up.
+    asdlc_metrics::redis_state::set_up(false);
+    let _: () = con.set("k", "v").await.unwrap();
+    assert_eq!(up(), 1, "a successful command marks Redis up");
+
+    server.kill();
+    let lost: redis::RedisResult<String> = con.get("k").await;
+    assert!(lost.is_err(), "the server is gone: {lost:?}");
+    assert_eq!(up(), 0, "a dropped connection marks Redis down");
+}
+
 #[redis_op("xadd_task")]
 async fn publish(
     con: &mut redis::aio::MultiplexedConnection,
@@ -158,46 +179,37 @@ async fn health_check_follows_kill_and_restart() {
         .interval(INTERVAL)
         .timeout(PING_TIMEOUT)
         .spawn();
-    assert!(
-        eventually(2 * INTERVAL + PING_TIMEOUT, || up() == 1).await,
-        "never saw Redis up"
-    );
+    // Each wait starts from the opposite value, so none can pass on a gauge
+    // left behind by an earlier test: only the health check moves it here.
+    wait_for_up(1, "never saw Redis up").await;
 
     server.kill();
-    assert!(
-        eventually(2 * INTERVAL + PING_TIMEOUT, || up() == 0).await,
-        "kill not noticed within two intervals"
-    );
+    wait_for_up(0, "kill not noticed").await;
 
     server.restart().unwrap();
-    assert!(
-        eventually(2 * INTERVAL + PING_TIMEOUT, || up() == 1).await,
-        "restart not noticed within two intervals"
-    );
+    wait_for_up(1, "restart not noticed").await;
     assert!(health.is_running());
 }
 
 #[tokio::test]
 async fn a_hung_redis_reads_down_and_scrapes_keep_answering() {
     let _serial = redis_state_lock().await;
-    let server = RedisServer::start().unwrap();
+    let mut server = RedisServer::start().unwrap();
+    asdlc_metrics::redis_state::set_up(false);
     let metrics = asdlc_metrics::serve_metrics("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/metrics", metrics.local_addr());
     let _health = RedisHealthCheck::new(redis::Client::open(server.url()).unwrap())
         .interval(INTERVAL)
         .timeout(PING_TIMEOUT)
         .spawn();
-    assert!(eventually(2 * INTERVAL + PING_TIMEOUT, || up() == 1).await);
+    wait_for_up(1, "never saw Redis up").await;
 
     server.pause();
     // The PING hangs; after its timeout the gauge reads 0.
-    assert!(
-        eventually(2 * INTERVAL + 2 * PING_TIMEOUT, || up() == 0).await,
-        "hang not noticed"
-    );
+    wait_for_up(0, "hang not noticed").await;
     // Scrapes never wait on Redis: each answers while it is frozen (the
     // client timeout only guards against a hang; it is not a speed check).
-    let http = raw_client();
+    let http = http::client();
     for _ in 0..3 {
         let response = tokio::time::timeout(Duration::from_secs(5), http.get(&url).send())
             .await
@@ -210,9 +222,6 @@ async fn a_hung_redis_reads_down_and_scrapes_keep_answering() {
     }
 
     server.resume();
-    assert!(
-        eventually(2 * INTERVAL + PING_TIMEOUT, || up() == 1).await,
-        "recovery not noticed"
-    );
+    wait_for_up(1, "recovery not noticed").await;
     metrics.shutdown().await.unwrap();
 }

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use asdlc_metrics::redis::{InstrumentedConnection, ReconnectPolicy, RedisHealthCheck};
-use asdlc_metrics_workspace::exposition::Scrape;
-use asdlc_metrics_workspace::redis_server::RedisServer;
+use asdlc_testkit::exposition::Scrape;
+use asdlc_testkit::redis_server::RedisServer;
 use redis::aio::ConnectionManager;
 
 use crate::common::redis_state_lock;
@@ -41,7 +41,7 @@ async fn wait_until_up_is(expected: i64) {
 #[tokio::test]
 async fn a_command_to_a_hung_redis_fails_with_a_timeout_counted_as_connection_loss() {
     let _serial = redis_state_lock().await;
-    let server = RedisServer::start().unwrap();
+    let mut server = RedisServer::start().unwrap();
     let client = redis::Client::open(server.url()).unwrap();
     let mut con =
         InstrumentedConnection::new(client.get_multiplexed_async_connection().await.unwrap())

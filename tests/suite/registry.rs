@@ -4,9 +4,8 @@ use asdlc_metrics::{
     CollectError, Collector, CollectorOutput, Counter, CounterVec, Error, Gauge, HistogramVec,
     MetricKind, Registry,
 };
-use asdlc_metrics_workspace::exposition::Scrape;
 
-use crate::common::init_global;
+use crate::common::{init_global, scrape_of};
 
 #[test]
 fn registering_the_same_shape_twice_returns_the_existing_metric() {
@@ -19,7 +18,7 @@ fn registering_the_same_shape_twice_returns_the_existing_metric() {
         .unwrap();
     first.with_label_values(&["a"]).inc();
     second.with_label_values(&["a"]).inc();
-    let scrape = Scrape::parse(&r.encode_to_string());
+    let scrape = scrape_of(&r);
     assert_eq!(scrape.value("asdlc_jobs_total", &[("kind", "a")]), 2.0);
     assert_eq!(
         r.encode_to_string()
@@ -70,7 +69,7 @@ fn a_conflicting_shape_is_an_error_and_the_loser_keeps_working() {
 
     // The loser never shows up in the export; the winner does.
     winner.with_label_values(&["w"]).inc();
-    let scrape = Scrape::parse(&r.encode_to_string());
+    let scrape = scrape_of(&r);
     assert_eq!(scrape.value("asdlc_jobs_total", &[("kind", "w")]), 1.0);
     assert_eq!(
         scrape.find("asdlc_jobs_total", &[("queue", "q")]).count(),
@@ -147,7 +146,7 @@ fn every_series_of_every_family_carries_the_service_label() {
     legacy.with_label_values(&["x"]).inc();
     r.register_prometheus_collector("legacy", Box::new(legacy));
 
-    let scrape = Scrape::parse(&r.encode_to_string());
+    let scrape = scrape_of(r);
     let families: std::collections::BTreeSet<&str> = scrape
         .samples
         .iter()

@@ -4,10 +4,11 @@
 use asdlc_metrics::{
     CounterVec, HistogramVec, Registry, ServeError, serve_metrics, serve_registry,
 };
-use asdlc_metrics_workspace::{exposition::Scrape, promtool};
+use asdlc_testkit::http;
+use asdlc_testkit::{exposition::Scrape, promtool};
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 
-use crate::common::{gunzip, init_global, raw_client};
+use crate::common::{gunzip, init_global};
 
 /// A registry whose output does not change between scrapes.
 fn fixed_registry() -> Registry {
@@ -31,7 +32,7 @@ async fn gzip_and_plain_bodies_are_the_same_exposition() {
         .await
         .unwrap();
     let url = format!("http://{}/metrics", server.local_addr());
-    let client = raw_client();
+    let client = http::client();
 
     let plain = client.get(&url).send().await.unwrap();
     assert_eq!(plain.status(), 200);
@@ -95,7 +96,7 @@ async fn the_global_endpoint_passes_promtool_with_and_without_gzip() {
 
     let server = serve_metrics("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/metrics", server.local_addr());
-    let client = raw_client();
+    let client = http::client();
     let plain = client
         .get(&url)
         .send()
@@ -140,7 +141,7 @@ async fn health_reports_the_service() {
         .await
         .unwrap();
     let url = format!("http://{}/health", server.local_addr());
-    let body: serde_json::Value = raw_client()
+    let body: serde_json::Value = http::client()
         .get(&url)
         .send()
         .await

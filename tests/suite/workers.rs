@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use asdlc_metrics::collectors::{WorkerPoolCollector, WorkerPoolSnapshot, WorkerPoolStats};
 use asdlc_metrics::events::{self, EventStatus};
 use asdlc_metrics::{CounterVec, Gauge, LabelValue, Registry};
-use asdlc_metrics_workspace::exposition::Scrape;
+
+use crate::common::scrape_of;
 
 /// A pool that tracks its running workers in an atomic, as a real one would.
 #[derive(Default)]
@@ -29,7 +30,7 @@ fn the_collector_refreshes_active_workers_at_each_scrape() {
     let pool = Arc::new(Pool::default());
     registry.register_collector(WorkerPoolCollector::with_gauge(Arc::clone(&pool), gauge));
 
-    let value = || Scrape::parse(&registry.encode_to_string()).value("asdlc_active_workers", &[]);
+    let value = || scrape_of(&registry).value("asdlc_active_workers", &[]);
     assert_eq!(value(), 0.0);
     pool.running.store(4, Ordering::Relaxed);
     assert_eq!(value(), 4.0);
@@ -78,7 +79,7 @@ fn event_guards_count_success_and_everything_else_as_failure() {
     });
     assert!(panicked.is_err());
 
-    let s = Scrape::parse(&registry.encode_to_string());
+    let s = scrape_of(&registry);
     let count = |t: &str, status: EventStatus| {
         s.value(
             "asdlc_events_processed_total",
@@ -107,7 +108,7 @@ fn track_counts_into_the_standard_family() {
         WorkersSuiteEvent,
     }
     events::track(Only::WorkersSuiteEvent).success();
-    let s = Scrape::parse(&asdlc_metrics::registry().encode_to_string());
+    let s = crate::common::scrape();
     assert_eq!(
         s.value(
             "asdlc_events_processed_total",

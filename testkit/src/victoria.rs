@@ -20,10 +20,11 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::net::{free_port, loopback};
+use crate::process::Process;
 use crate::tools::VICTORIA_METRICS;
 
 /// How long [`VictoriaMetrics::start_with`] waits for `/health`.
@@ -89,11 +90,12 @@ impl Options {
 /// its data.
 #[derive(Debug)]
 pub struct VictoriaMetrics {
-    child: Child,
+    process: Process,
     addr: SocketAddr,
     client: reqwest::Client,
     log: PathBuf,
-    // Dropped after the process is killed (fields drop after `drop`).
+    // Dropped after `process` (fields drop in declaration order), so the
+    // data directory outlives the server.
     _dir: tempfile::TempDir,
 }
 
@@ -147,21 +149,16 @@ impl VictoriaMetrics {
             let err = out
                 .try_clone()
                 .map_err(|e| format!("cannot share the log: {e}"))?;
-            let child = Command::new(&binary)
+            let mut command = Command::new(&binary);
+            command
                 .args(&args)
                 .stdin(Stdio::null())
                 .stdout(out)
-                .stderr(err)
-                .spawn()
-                .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+                .stderr(err);
             let mut vm = VictoriaMetrics {
-                child,
+                process: Process::start(command)?,
                 addr,
-                client: reqwest::Client::builder()
-                    .no_proxy()
-                    .timeout(Duration::from_secs(10))
-                    .build()
-                    .map_err(|e| format!("reqwest client: {e}"))?,
+                client: crate::http::client(),
                 log,
                 _dir: dir,
             };
@@ -179,7 +176,7 @@ impl VictoriaMetrics {
         let deadline = Instant::now() + START_TIMEOUT;
         let health = format!("{}/health", self.url());
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Some(status) = self.process.wait_timeout(Duration::ZERO) {
                 return Err(format!(
                     "victoria-metrics exited ({status}) before answering /health; its log:\n{}",
                     self.log_tail()
@@ -263,13 +260,6 @@ impl VictoriaMetrics {
         } else {
             Err(format!("GET {url}: {}", answer.status()))
         }
-    }
-}
-
-impl Drop for VictoriaMetrics {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

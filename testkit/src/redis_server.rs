@@ -4,10 +4,11 @@
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::net::free_port;
+use crate::process::Process;
 use crate::tools::REDIS_SERVER;
 
 /// A running `redis-server`, killed on drop.
@@ -15,8 +16,10 @@ use crate::tools::REDIS_SERVER;
 pub struct RedisServer {
     binary: PathBuf,
     port: u16,
+    /// `None` while stopped. Declared before `dir`, so the server is killed
+    /// before its directory goes.
+    process: Option<Process>,
     dir: tempfile::TempDir,
-    child: Option<Child>,
 }
 
 impl RedisServer {
@@ -41,13 +44,14 @@ impl RedisServer {
         Ok(RedisServer {
             binary: REDIS_SERVER.path()?,
             port: free_port(),
+            process: None,
             dir: tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?,
-            child: None,
         })
     }
 
     fn spawn(&mut self) -> Result<(), String> {
-        let child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        command
             .args([
                 "--port",
                 &self.port.to_string(),
@@ -61,10 +65,8 @@ impl RedisServer {
             .arg("--dir")
             .arg(self.dir.path())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start redis-server: {e}"))?;
-        self.child = Some(child);
+            .stderr(Stdio::null());
+        self.process = Some(Process::start(command)?);
         self.wait_until_ready(Duration::from_secs(10))
     }
 
@@ -74,7 +76,11 @@ impl RedisServer {
             if self.ping(Duration::from_millis(200)) {
                 return Ok(());
             }
-            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+            if let Some(status) = self
+                .process
+                .as_mut()
+                .and_then(|p| p.wait_timeout(Duration::ZERO))
+            {
                 return Err(format!("redis-server exited at start-up: {status}"));
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -109,22 +115,11 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
-    fn signal(&self, signal: libc::c_int) {
-        if let Some(child) = &self.child {
-            let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
-            // SAFETY: kill(2) with a pid we spawned; no memory is involved.
-            unsafe {
-                libc::kill(pid, signal);
-            }
-        }
-    }
-
     /// Kills the server (SIGKILL) and waits for it to exit: connections are
     /// refused until [`RedisServer::restart`].
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Some(mut process) = self.process.take() {
+            process.kill();
         }
     }
 
@@ -139,21 +134,16 @@ impl RedisServer {
 
     /// Freezes the server (SIGSTOP): connections are accepted by the kernel
     /// but nothing answers — a hang, not a refusal.
-    pub fn pause(&self) {
-        self.signal(libc::SIGSTOP);
+    pub fn pause(&mut self) {
+        if let Some(process) = &mut self.process {
+            process.pause();
+        }
     }
 
     /// Resumes a paused server (SIGCONT).
-    pub fn resume(&self) {
-        self.signal(libc::SIGCONT);
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        // A stopped process does not act on SIGKILL until continued on some
-        // systems' accounting; continue it first so `wait` cannot hang.
-        self.resume();
-        self.kill();
+    pub fn resume(&mut self) {
+        if let Some(process) = &mut self.process {
+            process.resume();
+        }
     }
 }
