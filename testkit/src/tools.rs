@@ -29,6 +29,18 @@ pub const VICTORIA_METRICS: Tool = Tool {
     package: "victoria-metrics",
 };
 
+/// `vmalert`, from Debian's `victoria-metrics` package.
+pub const VMALERT: Tool = Tool {
+    binary: "vmalert",
+    package: "victoria-metrics",
+};
+
+/// Alertmanager, from Debian's `prometheus-alertmanager` package.
+pub const ALERTMANAGER: Tool = Tool {
+    binary: "prometheus-alertmanager",
+    package: "prometheus-alertmanager",
+};
+
 impl Tool {
     /// The tool's path on `PATH` (or in `/usr/bin`, `/usr/sbin`), or an
     /// error that says how to install it.

@@ -243,6 +243,26 @@ impl VictoriaMetrics {
         self.force_flush().await
     }
 
+    /// The value of the first series an instant PromQL `query` returns
+    /// (`None` when it returns nothing or the call fails).
+    pub async fn query_value(&self, query: &str) -> Option<f64> {
+        let body: serde_json::Value = self
+            .client
+            .get(format!("{}/api/v1/query", self.url()))
+            .query(&[("query", query)])
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())?;
+        body["data"]["result"].get(0)?["value"][1]
+            .as_str()?
+            .parse()
+            .ok()
+    }
+
     /// `/internal/force_flush`: makes recently added data searchable.
     ///
     /// # Errors

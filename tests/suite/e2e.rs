@@ -55,7 +55,7 @@ pub(crate) fn workers(port: u16, redis: &str, work_ms: Option<u64>) -> Process {
 }
 
 /// deploy/vmagent.yml with the two services on local ports, scraped every second.
-fn scrape_config(orchestrator: u16, workers: u16) -> String {
+pub(crate) fn scrape_config(orchestrator: u16, workers: u16) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/vmagent.yml");
     let config = std::fs::read_to_string(path).unwrap();
     assert!(config.contains("orchestrator:8080") && config.contains("workers:8081"));

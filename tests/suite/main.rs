@@ -21,5 +21,6 @@ mod quickstart;
 mod redis;
 mod redis_bounds;
 mod registry;
+mod rules;
 mod server;
 mod workers;
