@@ -212,6 +212,6 @@ async fn health() -> Json<Value> {
     Json(json!({
         "status": "ok",
         "service": &*asdlc_metrics::service_name(),
-        "redis": if asdlc_metrics::redis_state::is_up() { "up" } else { "down" },
+        "redis": if asdlc_metrics::redis::is_up() { "up" } else { "down" },
     }))
 }

@@ -38,20 +38,17 @@
 // crate too (the standard metric set is declared with `#[derive(Metrics)]`).
 extern crate self as asdlc_metrics;
 
-mod callsite;
 mod clock;
 mod collector;
 pub mod collectors;
 mod encoding;
 mod error;
 pub mod events;
-mod guard;
+mod instrument;
 mod log;
 mod metric;
-mod outcome;
 #[cfg(feature = "redis")]
 pub mod redis;
-pub mod redis_state;
 mod registry;
 mod service;
 mod standard;
@@ -66,8 +63,7 @@ pub mod proxy;
 mod server;
 
 #[doc(hidden)]
-#[path = "private.rs"]
-pub mod __private;
+pub use instrument::__private;
 
 pub use collector::{CollectError, Collector, CollectorOutput};
 pub use encoding::{FamilyWriter, TextWriter};

@@ -153,7 +153,7 @@ const PING_TIMEOUT: Duration = Duration::from_millis(250);
 async fn health_check_follows_kill_and_restart() {
     let _serial = redis_state_lock().await;
     let mut server = RedisServer::start().unwrap();
-    asdlc_metrics::redis_state::set_up(false);
+    asdlc_metrics::redis::set_up(false);
     let health = RedisHealthCheck::new(redis::Client::open(server.url()).unwrap())
         .interval(INTERVAL)
         .timeout(PING_TIMEOUT)

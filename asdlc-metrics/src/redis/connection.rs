@@ -5,8 +5,8 @@ use ::redis::aio::ConnectionLike;
 use ::redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
 use super::commands::{self, COMMANDS, OTHER, PIPELINE};
-use crate::outcome::{Outcome, is_connection_error};
-use crate::redis_state::RedisSeries;
+use crate::instrument::outcome::{Outcome, is_connection_error};
+use crate::instrument::redis_op::RedisSeries;
 
 /// A Redis connection that records every command it sends.
 ///

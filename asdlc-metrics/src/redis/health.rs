@@ -4,7 +4,7 @@ use ::redis::aio::{ConnectionLike, MultiplexedConnection};
 use ::redis::{AsyncConnectionConfig, Client};
 use tokio::task::JoinHandle;
 
-use crate::redis_state;
+use crate::instrument::redis_op as redis_state;
 
 /// A background task that PINGs Redis every `interval`, each attempt
 /// bounded by `timeout`, and sets `asdlc_redis_connection_up` from the

@@ -9,9 +9,9 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use super::outcome::Outcome;
+use super::redis_op::RedisSeries;
 use crate::metric::{Cell, Family};
-use crate::outcome::Outcome;
-use crate::redis_state::RedisSeries;
 use crate::{Gauge, GaugeVec, Metric, Opts, Series};
 
 /// Default family of `#[timed]`.
@@ -154,7 +154,7 @@ pub(crate) struct Resolved {
 /// name is registered with another shape), logs it and records into a
 /// detached family so the service keeps running.
 fn family<M: Metric>(opts: Opts) -> M {
-    let metric: M = crate::__private::build_static(opts);
+    let metric: M = super::__private::build_static(opts);
     crate::registry().register(&metric).unwrap_or(metric)
 }
 
