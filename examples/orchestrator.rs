@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use asdlc_metrics::middleware::MetricsLayer;
 use asdlc_metrics::proxy::{ProxyConfig, router as metrics_proxy};
-use asdlc_metrics::redis::{InstrumentedConnection, RedisHealthCheck};
+use asdlc_metrics::redis_metrics::{InstrumentedConnection, RedisHealthCheck};
 use asdlc_metrics::{ServiceInfo, counted, timed};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -212,6 +212,6 @@ async fn health() -> Json<Value> {
     Json(json!({
         "status": "ok",
         "service": &*asdlc_metrics::service_name(),
-        "redis": if asdlc_metrics::redis::is_up() { "up" } else { "down" },
+        "redis": if asdlc_metrics::redis_metrics::is_up() { "up" } else { "down" },
     }))
 }

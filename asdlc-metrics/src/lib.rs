@@ -26,8 +26,8 @@
 //! * With the `axum` feature (default): [`exposition`] (the `/metrics`
 //!   handler), [`serve_metrics`] and [`MetricsLayer`] (per-route HTTP
 //!   metrics).
-//! * With `redis` (default): [`redis`] — an instrumented connection and a
-//!   background health check feeding `asdlc_redis_connection_up`.
+//! * With `redis` (default): [`redis_metrics`] — an instrumented connection
+//!   and a background health check feeding `asdlc_redis_connection_up`.
 //! * With `proxy` (default): [`proxy`] — `/api/metrics/*` forwarding PromQL
 //!   to VictoriaMetrics.
 //!
@@ -39,18 +39,17 @@
 extern crate self as asdlc_metrics;
 
 mod clock;
-mod collector;
 pub mod collectors;
 mod encoding;
 mod error;
 pub mod events;
+mod identity;
 mod instrument;
 mod log;
 mod metric;
 #[cfg(feature = "redis")]
-pub mod redis;
+pub mod redis_metrics;
 mod registry;
-mod service;
 mod standard;
 
 #[cfg(feature = "axum")]
@@ -65,9 +64,10 @@ mod server;
 #[doc(hidden)]
 pub use instrument::__private;
 
-pub use collector::{CollectError, Collector, CollectorOutput};
+pub use collectors::{CollectError, Collector, CollectorOutput};
 pub use encoding::{FamilyWriter, TextWriter};
 pub use error::Error;
+pub use identity::{ServiceInfo, init, service_info, service_name};
 pub use metric::{
     Cell, Counter, CounterCell, CounterVec, DEFAULT_BUCKETS, Desc, Family, Gauge, GaugeCell,
     GaugeVec, Histogram, HistogramCell, HistogramTimer, HistogramVec, LabelSet, LabelValue, Metric,
@@ -78,7 +78,6 @@ pub use middleware::MetricsLayer;
 pub use registry::Registry;
 #[cfg(feature = "axum")]
 pub use server::{MetricsServer, ServeError, metrics_app, serve_metrics, serve_registry};
-pub use service::{ServiceInfo, init, service_info, service_name};
 pub use standard::{REDIS_BUCKETS, StandardMetrics, registry, standard};
 
 pub(crate) use log::log_limited;

@@ -7,7 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use crate::collector::{CollectError, Collector, CollectorOutput};
+use crate::collectors::{CollectError, Collector, CollectorOutput};
 use crate::encoding::{TextWriter, write_proto_family};
 use crate::log::RateLimit;
 use crate::{CounterVec, Desc, Error, Metric, Opts};

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use asdlc_metrics::redis::{InstrumentedConnection, RedisHealthCheck};
+use asdlc_metrics::redis_metrics::{InstrumentedConnection, RedisHealthCheck};
 use asdlc_metrics::redis_op;
 use asdlc_metrics_workspace::exposition::Scrape;
 use asdlc_metrics_workspace::redis_server::RedisServer;
@@ -153,7 +153,7 @@ const PING_TIMEOUT: Duration = Duration::from_millis(250);
 async fn health_check_follows_kill_and_restart() {
     let _serial = redis_state_lock().await;
     let mut server = RedisServer::start().unwrap();
-    asdlc_metrics::redis::set_up(false);
+    asdlc_metrics::redis_metrics::set_up(false);
     let health = RedisHealthCheck::new(redis::Client::open(server.url()).unwrap())
         .interval(INTERVAL)
         .timeout(PING_TIMEOUT)

@@ -11,7 +11,7 @@ use crate::{Counter, Histogram};
 /// Marks Redis up (`true`) or down.
 ///
 /// ```
-/// asdlc_metrics::redis::set_up(true);
+/// asdlc_metrics::redis_metrics::set_up(true);
 /// assert_eq!(asdlc_metrics::standard().redis_connection_up.get(), 1);
 /// ```
 pub fn set_up(up: bool) {
@@ -21,10 +21,10 @@ pub fn set_up(up: bool) {
 /// Whether Redis is currently marked up.
 ///
 /// ```
-/// asdlc_metrics::redis::set_up(false);
-/// assert!(!asdlc_metrics::redis::is_up());
+/// asdlc_metrics::redis_metrics::set_up(false);
+/// assert!(!asdlc_metrics::redis_metrics::is_up());
 /// ```
-// Read only through the `redis` module (feature `redis`).
+// Read only through the `redis_metrics` module (feature `redis`).
 #[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub fn is_up() -> bool {
     crate::standard().redis_connection_up.get() == 1

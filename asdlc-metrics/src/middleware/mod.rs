@@ -77,7 +77,7 @@
 mod endpoints;
 mod future;
 mod labels;
-mod service;
+mod wrapper;
 
 use std::sync::Arc;
 
@@ -85,7 +85,7 @@ use tower_layer::Layer;
 
 pub use future::ResponseFuture;
 pub use labels::{CANCELLED_STATUS, OTHER_METHOD, PANIC_STATUS, UNMATCHED_ENDPOINT};
-pub use service::MetricsService;
+pub use wrapper::MetricsService;
 
 use crate::{Registry, StandardMetrics};
 use endpoints::{Endpoints, Families};

@@ -1,8 +1,8 @@
 use std::future::Future;
 use std::sync::{LazyLock, OnceLock};
 
-use ::redis::aio::ConnectionLike;
-use ::redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
+use redis::aio::ConnectionLike;
+use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
 use super::commands::{self, COMMANDS, OTHER, PIPELINE};
 use crate::instrument::outcome::{Outcome, is_connection_error};
@@ -21,7 +21,7 @@ use crate::instrument::redis_op::RedisSeries;
 /// bounded. Outcomes also feed `asdlc_redis_connection_up`.
 ///
 /// ```no_run
-/// use asdlc_metrics::redis::InstrumentedConnection;
+/// use asdlc_metricsredis::InstrumentedConnection;
 /// use redis::AsyncCommands;
 ///
 /// # async fn demo() -> redis::RedisResult<()> {
@@ -72,8 +72,8 @@ fn series(slot: usize, operation: &str) -> &'static RedisSeries {
 
 fn command_series(cmd: &Cmd) -> &'static RedisSeries {
     let name = cmd.args_iter().next().and_then(|arg| match arg {
-        ::redis::Arg::Simple(bytes) => commands::index_of(bytes),
-        ::redis::Arg::Cursor => None,
+        redis::Arg::Simple(bytes) => commands::index_of(bytes),
+        redis::Arg::Cursor => None,
     });
     match name {
         Some(i) => series(i, COMMANDS[i]),

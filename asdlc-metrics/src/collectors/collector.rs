@@ -1,5 +1,5 @@
-//! Collectors: code that produces metric families (or refreshes registered
-//! metrics) when a scrape happens.
+//! The [`Collector`] trait: code that produces metric families (or refreshes
+//! registered metrics) when a scrape happens.
 
 use asdlc_metrics_naming::check_metric_name;
 

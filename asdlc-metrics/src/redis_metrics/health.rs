@@ -1,7 +1,7 @@
 use std::time::Duration;
 
-use ::redis::aio::{ConnectionLike, MultiplexedConnection};
-use ::redis::{AsyncConnectionConfig, Client};
+use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::{AsyncConnectionConfig, Client};
 use tokio::task::JoinHandle;
 
 use crate::instrument::redis_op as redis_state;
@@ -18,7 +18,7 @@ use crate::instrument::redis_op as redis_state;
 /// ```no_run
 /// use std::time::Duration;
 ///
-/// use asdlc_metrics::redis::RedisHealthCheck;
+/// use asdlc_metricsredis::RedisHealthCheck;
 ///
 /// # async fn demo() -> redis::RedisResult<()> {
 /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
@@ -132,7 +132,7 @@ impl RedisHealthCheck {
         let Some(con) = connection.as_mut() else {
             return false;
         };
-        let pong = con.req_packed_command(&::redis::cmd("PING")).await;
+        let pong = con.req_packed_command(&redis::cmd("PING")).await;
         match pong {
             Ok(_) => true,
             Err(e) => {

@@ -3,6 +3,9 @@
 //! shared state behind `asdlc_redis_connection_up` ([`is_up`], [`set_up`]),
 //! as do `#[redis_op]` functions.
 
+// Named `redis_metrics`, not `redis`, so that `redis::` means the redis crate
+// everywhere in this crate and in users' code that imports this module.
+
 mod commands;
 mod connection;
 mod health;
