@@ -21,7 +21,7 @@ use crate::instrument::redis_op::RedisSeries;
 /// bounded. Outcomes also feed `asdlc_redis_connection_up`.
 ///
 /// ```no_run
-/// use asdlc_metricsredis::InstrumentedConnection;
+/// use asdlc_metrics::redis_metrics::InstrumentedConnection;
 /// use redis::AsyncCommands;
 ///
 /// # async fn demo() -> redis::RedisResult<()> {

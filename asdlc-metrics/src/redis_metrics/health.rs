@@ -18,7 +18,7 @@ use crate::instrument::redis_op as redis_state;
 /// ```no_run
 /// use std::time::Duration;
 ///
-/// use asdlc_metricsredis::RedisHealthCheck;
+/// use asdlc_metrics::redis_metrics::RedisHealthCheck;
 ///
 /// # async fn demo() -> redis::RedisResult<()> {
 /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
