@@ -19,6 +19,9 @@
 //! * [`Counter`], [`Gauge`], [`Histogram`] and their labelled families
 //!   ([`CounterVec`], …) are this crate's own metric types, cheap on the hot
 //!   path; metrics of the `prometheus` crate can be registered as well.
+//! * [`metric`] holds the types behind them (families, series, cells,
+//!   [`Desc`](metric::Desc)) and [`encoding`] the text format writers, for
+//!   code that implements [`Metric`] or [`Collector`].
 //! * [`Collector`]s run at scrape time; a failing one is logged and counted
 //!   in `asdlc_collector_errors_total`, never fatal.
 //! * [`collectors`]: worker pool and process memory; [`events`]: counting
@@ -33,6 +36,7 @@
 //!
 //! Every series carries `service="<name>"`, exported once with one type.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 // Lets the derive macros' `::asdlc_metrics::…` paths resolve inside this
 // crate too (the standard metric set is declared with `#[derive(Metrics)]`).
@@ -40,13 +44,13 @@ extern crate self as asdlc_metrics;
 
 mod clock;
 pub mod collectors;
-mod encoding;
+pub mod encoding;
 mod error;
 pub mod events;
 mod identity;
 mod instrument;
 mod log;
-mod metric;
+pub mod metric;
 #[cfg(feature = "redis")]
 pub mod redis_metrics;
 mod registry;
@@ -65,13 +69,11 @@ mod server;
 pub use instrument::__private;
 
 pub use collectors::{CollectError, Collector, CollectorOutput};
-pub use encoding::{FamilyWriter, TextWriter};
 pub use error::Error;
 pub use identity::{ServiceInfo, init, service_info, service_name};
 pub use metric::{
-    Cell, Counter, CounterCell, CounterVec, DEFAULT_BUCKETS, Desc, Family, Gauge, GaugeCell,
-    GaugeVec, Histogram, HistogramCell, HistogramTimer, HistogramVec, LabelSet, LabelValue, Metric,
-    MetricKind, Opts, Series, Untyped,
+    Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, LabelValue, Metric, MetricKind,
+    Opts,
 };
 #[cfg(feature = "axum")]
 pub use middleware::MetricsLayer;

@@ -3,8 +3,8 @@
 
 use asdlc_metrics_naming::check_metric_name;
 
-use crate::encoding::FamilyWriter;
-use crate::{MetricKind, TextWriter};
+use crate::MetricKind;
+use crate::encoding::{FamilyWriter, TextWriter};
 
 /// The error a collector returns when it cannot produce its metrics.
 pub type CollectError = Box<dyn std::error::Error + Send + Sync>;

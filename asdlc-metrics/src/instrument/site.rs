@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use super::outcome::Outcome;
 use super::redis_op::RedisSeries;
-use crate::metric::{Cell, Family};
-use crate::{Gauge, GaugeVec, Metric, Opts, Series};
+use crate::metric::{Cell, CounterCell, Family, HistogramCell, Series};
+use crate::{Gauge, GaugeVec, Metric, Opts};
 
 /// Default family of `#[timed]`.
 pub const FUNCTION_DURATION: &str = "asdlc_function_duration_seconds";
@@ -142,8 +142,8 @@ impl<C: Cell> PerOutcome<C> {
 /// The handles a call site records into.
 #[derive(Debug)]
 pub(crate) struct Resolved {
-    timed: Option<PerOutcome<crate::HistogramCell>>,
-    counted: Option<PerOutcome<crate::CounterCell>>,
+    timed: Option<PerOutcome<HistogramCell>>,
+    counted: Option<PerOutcome<CounterCell>>,
     pub(crate) in_flight: Option<Gauge>,
     redis: Option<RedisSeries>,
     /// Whether a call needs the clock (timed or Redis).
