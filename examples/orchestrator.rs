@@ -40,7 +40,7 @@ use std::time::Duration;
 
 use asdlc_metrics::middleware::MetricsLayer;
 use asdlc_metrics::proxy::{ProxyConfig, router as metrics_proxy};
-use asdlc_metrics::redis::{
+use asdlc_metrics::redis_metrics::{
     InstrumentedConnection, ReconnectPolicy, RedisHealthCheck, RedisHealthHandle,
 };
 use asdlc_metrics::server::{ServerConfig, json_errors, serve_app};
@@ -292,7 +292,7 @@ async fn get_task(
 /// Always 200 (a liveness probe must not restart the service for Redis'
 /// outage); `status` says `degraded` while Redis is down.
 async fn health() -> Json<Value> {
-    let up = asdlc_metrics::redis_state::is_up();
+    let up = asdlc_metrics::redis_metrics::is_up();
     Json(json!({
         "status": if up { "ok" } else { "degraded" },
         "service": &*asdlc_metrics::service_name(),

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use asdlc_metrics::collectors::{WorkerPoolCollector, WorkerPoolSnapshot};
-use asdlc_metrics::redis::{InstrumentedConnection, RedisHealthCheck};
+use asdlc_metrics::redis_metrics::{InstrumentedConnection, RedisHealthCheck};
 use asdlc_metrics::{LabelValue, ServiceInfo, counted, in_flight, timed};
 use common::{Backoff, GROUP, STREAM};
 use redis::aio::MultiplexedConnection;

@@ -4,6 +4,7 @@
 //! provides the runtime the generated code calls into
 //! (`::asdlc_metrics::__private`). The documentation with examples lives on
 //! the re-exports in `asdlc-metrics`.
+#![forbid(unsafe_code)]
 
 use proc_macro::TokenStream;
 

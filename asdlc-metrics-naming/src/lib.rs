@@ -15,6 +15,7 @@
 //! assert!(err.to_string().contains("base unit"));
 //! ```
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use std::fmt;
 

@@ -19,6 +19,9 @@
 //! * [`Counter`], [`Gauge`], [`Histogram`] and their labelled families
 //!   ([`CounterVec`], …) are this crate's own metric types, cheap on the hot
 //!   path; metrics of the `prometheus` crate can be registered as well.
+//! * [`metric`] holds the types behind them (families, series, cells,
+//!   [`Desc`](metric::Desc)) and [`encoding`] the text format writers, for
+//!   code that implements [`Metric`] or [`Collector`].
 //! * [`Collector`]s run at scrape time; a failing one is logged and counted
 //!   in `asdlc_collector_errors_total`, never fatal.
 //! * [`collectors`]: worker pool and process memory; [`events`]: counting
@@ -27,34 +30,32 @@
 //!   handler), [`serve_metrics`], [`MetricsLayer`] (per-route HTTP
 //!   metrics) and [`server`]: [`serve_app`], a server for any router with
 //!   header, body and shutdown timeouts, and JSON error answers.
-//! * With `redis` (default): [`redis`] — an instrumented connection and a
-//!   background health check feeding `asdlc_redis_connection_up`.
+//! * With `redis` (default): [`redis_metrics`] — an instrumented connection
+//!   with bounded commands, a reconnect policy for `ConnectionManager`, and
+//!   a background health check feeding `asdlc_redis_connection_up`.
 //! * With `proxy` (default): [`proxy`] — `/api/metrics/*` forwarding PromQL
 //!   to VictoriaMetrics.
 //!
 //! Every series carries `service="<name>"`, exported once with one type.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 // Lets the derive macros' `::asdlc_metrics::…` paths resolve inside this
 // crate too (the standard metric set is declared with `#[derive(Metrics)]`).
 extern crate self as asdlc_metrics;
 
-mod callsite;
 mod clock;
-mod collector;
 pub mod collectors;
-mod encoding;
+pub mod encoding;
 mod error;
 pub mod events;
-mod guard;
+mod identity;
+mod instrument;
 mod log;
-mod metric;
-mod outcome;
+pub mod metric;
 #[cfg(feature = "redis")]
-pub mod redis;
-pub mod redis_state;
+pub mod redis_metrics;
 mod registry;
-mod service;
 mod standard;
 
 #[cfg(feature = "axum")]
@@ -67,16 +68,14 @@ pub mod proxy;
 pub mod server;
 
 #[doc(hidden)]
-#[path = "private.rs"]
-pub mod __private;
+pub use instrument::__private;
 
-pub use collector::{CollectError, Collector, CollectorOutput};
-pub use encoding::{FamilyWriter, TextWriter};
+pub use collectors::{CollectError, Collector, CollectorOutput};
 pub use error::Error;
+pub use identity::{ServiceInfo, init, service_info, service_name};
 pub use metric::{
-    Cell, Counter, CounterCell, CounterVec, DEFAULT_BUCKETS, Desc, Family, Gauge, GaugeCell,
-    GaugeVec, Histogram, HistogramCell, HistogramTimer, HistogramVec, LabelSet, LabelValue, Metric,
-    MetricKind, Opts, Series, Untyped,
+    Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, LabelValue, Metric, MetricKind,
+    Opts,
 };
 #[cfg(feature = "axum")]
 pub use middleware::MetricsLayer;
@@ -85,7 +84,6 @@ pub use registry::Registry;
 pub use server::{
     MetricsServer, ServeError, ServerConfig, metrics_app, serve_app, serve_metrics, serve_registry,
 };
-pub use service::{ServiceInfo, init, service_info, service_name};
 pub use standard::{REDIS_BUCKETS, StandardMetrics, registry, standard};
 
 pub(crate) use log::log_limited;

@@ -7,10 +7,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use crate::collector::{CollectError, Collector, CollectorOutput};
+use crate::collectors::{CollectError, Collector, CollectorOutput};
 use crate::encoding::{TextWriter, write_proto_family};
 use crate::log::RateLimit;
-use crate::{CounterVec, Desc, Error, Metric, Opts};
+use crate::metric::Desc;
+use crate::{CounterVec, Error, Metric, Opts};
 
 /// A set of metrics and collectors exported together, every series with
 /// `service="<name>"`.

@@ -102,10 +102,6 @@ static GLOBAL: LazyLock<Global> = LazyLock::new(|| {
     Global { registry, standard }
 });
 
-pub(crate) fn global() -> &'static StandardMetrics {
-    &GLOBAL.standard
-}
-
 /// The global registry: the standard `asdlc_*` metrics, the process
 /// collectors, and whatever the macros and your code register. This is what
 /// [`serve_metrics`](crate::serve_metrics) and the `/metrics` handler export.

@@ -281,7 +281,7 @@ async fn redis_op_records_duration_errors_and_connection_state() {
     let _serial = crate::common::redis_state_lock().await;
     let up = || asdlc_metrics::standard().redis_connection_up.get();
     // From "down", so the first check cannot pass on a gauge left at 1.
-    asdlc_metrics::redis_state::set_up(false);
+    asdlc_metrics::redis_metrics::set_up(false);
     fake_xadd(None).await.unwrap();
     assert_eq!(up(), 1);
     fake_xadd(Some(redis::ErrorKind::TypeError))

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use asdlc_metrics::redis::{InstrumentedConnection, RedisHealthCheck};
+use asdlc_metrics::redis_metrics::{InstrumentedConnection, RedisHealthCheck};
 use asdlc_metrics::redis_op;
 use asdlc_testkit::exposition::Scrape;
 use asdlc_testkit::http;
@@ -113,7 +113,7 @@ async fn the_instrumented_connection_marks_redis_down_when_the_server_dies() {
     let mut con =
         InstrumentedConnection::new(client.get_multiplexed_async_connection().await.unwrap());
     // From "down", so the first assertion shows a success marking it up.
-    asdlc_metrics::redis_state::set_up(false);
+    asdlc_metrics::redis_metrics::set_up(false);
     let _: () = con.set("k", "v").await.unwrap();
     assert_eq!(up(), 1, "a successful command marks Redis up");
 
@@ -174,7 +174,7 @@ const PING_TIMEOUT: Duration = Duration::from_millis(250);
 async fn health_check_follows_kill_and_restart() {
     let _serial = redis_state_lock().await;
     let mut server = RedisServer::start().unwrap();
-    asdlc_metrics::redis_state::set_up(false);
+    asdlc_metrics::redis_metrics::set_up(false);
     let health = RedisHealthCheck::new(redis::Client::open(server.url()).unwrap())
         .interval(INTERVAL)
         .timeout(PING_TIMEOUT)
@@ -195,7 +195,7 @@ async fn health_check_follows_kill_and_restart() {
 async fn a_hung_redis_reads_down_and_scrapes_keep_answering() {
     let _serial = redis_state_lock().await;
     let mut server = RedisServer::start().unwrap();
-    asdlc_metrics::redis_state::set_up(false);
+    asdlc_metrics::redis_metrics::set_up(false);
     let metrics = asdlc_metrics::serve_metrics("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/metrics", metrics.local_addr());
     let _health = RedisHealthCheck::new(redis::Client::open(server.url()).unwrap())

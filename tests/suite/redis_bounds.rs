@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use asdlc_metrics::redis::{InstrumentedConnection, ReconnectPolicy, RedisHealthCheck};
+use asdlc_metrics::redis_metrics::{InstrumentedConnection, ReconnectPolicy, RedisHealthCheck};
 use asdlc_testkit::exposition::Scrape;
 use asdlc_testkit::redis_server::RedisServer;
 use redis::aio::ConnectionManager;

@@ -1,8 +1,11 @@
-//! Collectors shipped with the crate.
+//! Collectors: the [`Collector`] trait and the collectors shipped with the
+//! crate.
 
+mod collector;
 mod process;
 mod worker_pool;
 
+pub use collector::{CollectError, Collector, CollectorOutput};
 pub use process::ProcessMemoryCollector;
 pub use worker_pool::{WorkerPoolCollector, WorkerPoolSnapshot, WorkerPoolStats};
 

@@ -51,24 +51,30 @@ impl Collector for ProcessMemoryCollector {
     }
 }
 
-/// `(VmRSS, VmSize)` in bytes.
+/// `(VmRSS, VmSize)` in bytes, from `/proc/self/status`.
+#[cfg(target_os = "linux")]
 fn read_status() -> Result<(i64, i64), CollectError> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
+    let status = procfs::process::Process::myself()?.status()?;
     Ok((
-        status_kib(&status, "VmRSS:")? * 1024,
-        status_kib(&status, "VmSize:")? * 1024,
+        kib_to_bytes(status.vmrss, "VmRSS")?,
+        kib_to_bytes(status.vmsize, "VmSize")?,
     ))
 }
 
-fn status_kib(status: &str, key: &str) -> Result<i64, CollectError> {
-    let line = status
-        .lines()
-        .find_map(|l| l.strip_prefix(key))
-        .ok_or_else(|| format!("/proc/self/status has no {key} line"))?;
-    let number = line.trim().trim_end_matches("kB").trim();
-    Ok(number
-        .parse::<i64>()
-        .map_err(|e| format!("/proc/self/status {key} {number:?}: {e}"))?)
+/// Elsewhere there is no `/proc`: the collector fails and the family stays
+/// absent (it is not installed by default there).
+#[cfg(not(target_os = "linux"))]
+fn read_status() -> Result<(i64, i64), CollectError> {
+    Err("process memory is read from /proc/self/status, which only Linux has".into())
+}
+
+/// A `/proc/self/status` field in kibibytes, as bytes; an error when the
+/// kernel did not report it.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn kib_to_bytes(kib: Option<u64>, field: &str) -> Result<i64, CollectError> {
+    let kib = kib.ok_or_else(|| format!("/proc/self/status has no {field} line"))?;
+    Ok(i64::try_from(kib.saturating_mul(1024))
+        .map_err(|e| format!("/proc/self/status {field} {kib} kB: {e}"))?)
 }
 
 #[cfg(test)]
@@ -76,10 +82,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_status_lines() {
-        let status = "Name:\tx\nVmSize:\t  123 kB\nVmRSS:\t     45 kB\n";
-        assert_eq!(status_kib(status, "VmSize:").unwrap(), 123);
-        assert_eq!(status_kib(status, "VmRSS:").unwrap(), 45);
-        assert!(status_kib(status, "VmSwap:").is_err());
+    fn fields_convert_to_bytes_and_missing_ones_are_errors() {
+        assert_eq!(kib_to_bytes(Some(45), "VmRSS").unwrap(), 45 * 1024);
+        let missing = kib_to_bytes(None, "VmSwap").unwrap_err().to_string();
+        assert!(missing.contains("no VmSwap line"), "{missing}");
+        assert!(kib_to_bytes(Some(u64::MAX), "VmSize").is_err());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn reads_this_process() {
+        let (rss, virt) = read_status().unwrap();
+        assert!(rss > 0, "rss {rss}");
+        assert!(virt >= rss, "virtual {virt} < rss {rss}");
     }
 }

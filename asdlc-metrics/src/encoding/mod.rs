@@ -4,7 +4,7 @@
 //! Metrics created by this crate keep their label sets pre-rendered, so
 //! encoding a series is a handful of `memcpy`s plus an integer or float
 //! formatting; nothing is collected into an intermediate model first.
-//! Metrics of the `prometheus` crate go through its model ([`proto`]).
+//! Metrics of the `prometheus` crate go through its model (`proto.rs`).
 
 mod proto;
 mod text;

@@ -8,7 +8,8 @@ use crate::MetricKind;
 /// [`Metric::encode`](crate::Metric::encode); users rarely touch it directly.
 ///
 /// ```
-/// use asdlc_metrics::{MetricKind, TextWriter};
+/// use asdlc_metrics::MetricKind;
+/// use asdlc_metrics::encoding::TextWriter;
 ///
 /// let mut buf = Vec::new();
 /// let mut w = TextWriter::new(&mut buf, "orchestrator");

@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::series::{Cell, sealed::Sealed};
 use super::{MetricKind, Series};
-use crate::TextWriter;
+use crate::encoding::TextWriter;
 
 /// Value store of a [`Counter`](super::Counter): one atomic `u64`.
 #[derive(Debug, Default)]

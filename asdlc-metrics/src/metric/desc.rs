@@ -12,7 +12,7 @@ use crate::Error;
 /// ```
 /// use asdlc_metrics::{HistogramVec, Metric, Opts};
 ///
-/// let h = HistogramVec::<asdlc_metrics::Untyped>::from_opts(
+/// let h = HistogramVec::<asdlc_metrics::metric::Untyped>::from_opts(
 ///     Opts::new("asdlc_demo_duration_seconds", "Demo.")
 ///         .labels(["route"])
 ///         .buckets([0.1, 1.0]),

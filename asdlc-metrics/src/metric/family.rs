@@ -6,7 +6,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use super::series::{Cell, Owner};
 use super::{Desc, LabelSet, Metric, Opts, Series, Untyped};
 use crate::encoding::LabelRender;
-use crate::{Error, TextWriter, log_limited};
+use crate::encoding::TextWriter;
+use crate::{Error, log_limited};
 
 /// A metric family partitioned by labels: one [`Series`] per distinct set
 /// of label values, created on first use.
@@ -342,7 +343,8 @@ impl<C: Cell, L: LabelSet> Metric for Family<C, L> {
 
 #[cfg(test)]
 mod tests {
-    use crate::{CounterVec, Metric, TextWriter};
+    use crate::encoding::TextWriter;
+    use crate::{CounterVec, Metric};
 
     #[test]
     fn children_are_found_again_and_removed() {

@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::series::{Cell, sealed::Sealed};
 use super::{MetricKind, Series};
-use crate::TextWriter;
+use crate::encoding::TextWriter;
 
 /// Value store of a [`Gauge`](super::Gauge): one atomic `i64`.
 #[derive(Debug, Default)]

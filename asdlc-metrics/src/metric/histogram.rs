@@ -7,8 +7,9 @@ use crate::clock::Stamp;
 
 use super::series::{Cell, sealed::Sealed};
 use super::{Metric, MetricKind, Opts, Series};
+use crate::Error;
+use crate::encoding::TextWriter;
 use crate::encoding::f64_to_string;
-use crate::{Error, TextWriter};
 
 /// The standard request-latency buckets (seconds): `.005 .01 .025 .05 .1
 /// .25 .5 1 2.5 5 10`.

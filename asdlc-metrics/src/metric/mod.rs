@@ -33,7 +33,8 @@ pub use series::Series;
 
 pub use series::Cell;
 
-use crate::{Error, TextWriter};
+use crate::Error;
+use crate::encoding::TextWriter;
 
 /// A counter: a `u64` that only goes up.
 ///

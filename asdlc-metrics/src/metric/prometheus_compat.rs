@@ -4,8 +4,9 @@
 //! only through the slower gather path of that crate.
 
 use super::{Desc, Metric, MetricKind, Opts};
+use crate::Error;
+use crate::encoding::TextWriter;
 use crate::encoding::write_proto_family;
-use crate::{Error, TextWriter};
 
 fn to_prometheus_opts(desc: &Desc) -> prometheus::Opts {
     prometheus::Opts::new(desc.name(), desc.help())

@@ -1,8 +1,9 @@
 use std::sync::Arc;
 
 use super::{Desc, Metric, MetricKind, Opts};
+use crate::Error;
 use crate::encoding::LabelRender;
-use crate::{Error, TextWriter};
+use crate::encoding::TextWriter;
 
 /// The value store behind one time series: [`CounterCell`](super::CounterCell),
 /// [`GaugeCell`](super::GaugeCell) or [`HistogramCell`](super::HistogramCell).

@@ -2,7 +2,7 @@
 //! costs no hashing of label values, no lock and no allocation once its
 //! route has been seen.
 //!
-//! [`Family::with_label_values`](crate::Family::with_label_values) hashes
+//! [`Family::with_label_values`](crate::metric::Family::with_label_values) hashes
 //! every label value with SipHash and takes a read lock, and the counter's
 //! `status` value would have to be formatted first: together several times
 //! the cost of the recording itself. So each layer keeps a small

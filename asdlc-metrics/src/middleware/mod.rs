@@ -82,7 +82,7 @@ mod body;
 mod endpoints;
 mod future;
 mod labels;
-mod service;
+mod wrapper;
 
 use std::sync::Arc;
 
@@ -90,7 +90,7 @@ use tower_layer::Layer;
 
 pub use future::ResponseFuture;
 pub use labels::{CANCELLED_STATUS, OTHER_METHOD, PANIC_STATUS, UNMATCHED_ENDPOINT};
-pub use service::MetricsService;
+pub use wrapper::MetricsService;
 
 use crate::{Registry, StandardMetrics};
 use endpoints::{Endpoints, Families};

@@ -9,6 +9,8 @@ use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use super::errors::ApiError;
 
@@ -315,85 +317,28 @@ fn parse_duration_ms(value: &str) -> Option<i64> {
 /// milliseconds since the epoch; fractional seconds beyond milliseconds are
 /// cut, as Prometheus does. `None` unless the whole string is one valid
 /// date-time.
+///
+/// The `time` crate reads the fields, the calendar and the offset. Two
+/// rules that RFC 3339 leaves to applications stay as Prometheus (Go) reads
+/// them, where `time` is more lenient: a `T` (or `t`) between date and
+/// time, not any character; at most nine fractional digits. A leap second
+/// (`23:59:60` at the end of June or December, UTC), which the RFC allows,
+/// reads as the last millisecond before it.
 fn parse_rfc3339(value: &str) -> Option<i64> {
     let b = value.as_bytes();
-    let year = digits(b, 0, 4)?;
-    let month = digits(b, 5, 2)?;
-    let day = digits(b, 8, 2)?;
-    let hour = digits(b, 11, 2)?;
-    let minute = digits(b, 14, 2)?;
-    let second = digits(b, 17, 2)?;
-    let separators_ok = b.get(4) == Some(&b'-')
-        && b.get(7) == Some(&b'-')
-        && matches!(b.get(10), Some(b'T' | b't'))
-        && b.get(13) == Some(&b':')
-        && b.get(16) == Some(&b':');
-    if !separators_ok
-        || !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
+    if !matches!(b.get(10), Some(b'T' | b't')) || fraction_digits(b) > 9 {
         return None;
     }
-    let mut at = 19;
-    let mut millis = 0;
-    if b.get(at) == Some(&b'.') {
-        at += 1;
-        let count = b.iter().skip(at).take_while(|c| c.is_ascii_digit()).count();
-        if !(1..=9).contains(&count) {
-            return None;
-        }
-        millis = digits(b, at, count.min(3))? * [100, 10, 1][count.min(3) - 1];
-        at += count;
+    let at = OffsetDateTime::parse(value, &Rfc3339).ok()?;
+    Some(at.unix_timestamp() * 1_000 + i64::from(at.millisecond()))
+}
+
+/// How many digits follow the `.` after the seconds (0 without one).
+fn fraction_digits(b: &[u8]) -> usize {
+    match b.get(19) {
+        Some(b'.') => b[20..].iter().take_while(|c| c.is_ascii_digit()).count(),
+        _ => 0,
     }
-    let offset_minutes = match b.get(at..)? {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
-            let hours = digits(b, at + 1, 2)?;
-            let minutes = digits(b, at + 4, 2)?;
-            if hours > 23 || minutes > 59 {
-                return None;
-            }
-            let offset = hours * 60 + minutes;
-            if *sign == b'-' { -offset } else { offset }
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
-    Some(seconds * 1_000 + millis)
-}
-
-/// The `len` ASCII digits at `at` as a number.
-fn digits(b: &[u8], at: usize, len: usize) -> Option<i64> {
-    let field = b.get(at..at.checked_add(len)?)?;
-    field.iter().try_fold(0i64, |n, &c| {
-        c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
-    })
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 /// Milliseconds as decimal seconds: `1714564800`, `-1.5`, `0.25`.
@@ -438,6 +383,9 @@ mod tests {
         assert_eq!(time("1969-12-31T23:59:59Z"), Some(-1_000));
         assert_eq!(time("0000-01-01T00:00:00Z"), Some(MIN_TIME_MS));
         assert_eq!(time("9999-12-31T23:59:59.999Z"), Some(MAX_TIME_MS));
+        // A leap second reads as the last millisecond before it.
+        assert_eq!(time("2016-12-31T23:59:60Z"), Some(1_483_228_799_999));
+        assert_eq!(time("2016-12-31T18:59:60-05:00"), Some(1_483_228_799_999));
     }
 
     #[test]
@@ -446,6 +394,9 @@ mod tests {
             "2024-05-01",
             "2024-05-01T12:00:00",
             "2024-05-01 12:00:00Z",
+            "2024-05-01X12:00:00Z",
+            "2024-05-01T23:59:60Z",
+            "9999-12-31T23:59:59-00:01",
             "2024-13-01T00:00:00Z",
             "2023-02-29T00:00:00Z",
             "2024-04-31T00:00:00Z",

@@ -69,7 +69,7 @@ pub trait Classify {
 }
 
 #[cfg(feature = "redis")]
-impl<T> Classify for &&Probe<'_, Result<T, ::redis::RedisError>> {
+impl<T> Classify for &&Probe<'_, Result<T, redis::RedisError>> {
     #[inline]
     fn __asdlc_classify(&self) -> Outcome {
         match self.0 {
@@ -83,7 +83,7 @@ impl<T> Classify for &&Probe<'_, Result<T, ::redis::RedisError>> {
 /// Errors that say the connection to Redis is gone, not that a command
 /// failed.
 #[cfg(feature = "redis")]
-pub(crate) fn is_connection_error(e: &::redis::RedisError) -> bool {
+pub(crate) fn is_connection_error(e: &redis::RedisError) -> bool {
     e.is_connection_dropped() || e.is_connection_refusal() || e.is_io_error() || e.is_timeout()
 }
 

@@ -9,10 +9,10 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use crate::metric::{Cell, Family};
-use crate::outcome::Outcome;
-use crate::redis_state::RedisSeries;
-use crate::{Gauge, GaugeVec, Metric, Opts, Series};
+use super::outcome::Outcome;
+use super::redis_op::RedisSeries;
+use crate::metric::{Cell, CounterCell, Family, HistogramCell, Series};
+use crate::{Gauge, GaugeVec, Metric, Opts};
 
 /// Default family of `#[timed]`.
 pub const FUNCTION_DURATION: &str = "asdlc_function_duration_seconds";
@@ -142,8 +142,8 @@ impl<C: Cell> PerOutcome<C> {
 /// The handles a call site records into.
 #[derive(Debug)]
 pub(crate) struct Resolved {
-    timed: Option<PerOutcome<crate::HistogramCell>>,
-    counted: Option<PerOutcome<crate::CounterCell>>,
+    timed: Option<PerOutcome<HistogramCell>>,
+    counted: Option<PerOutcome<CounterCell>>,
     pub(crate) in_flight: Option<Gauge>,
     redis: Option<RedisSeries>,
     /// Whether a call needs the clock (timed or Redis).
@@ -154,7 +154,7 @@ pub(crate) struct Resolved {
 /// name is registered with another shape), logs it and records into a
 /// detached family so the service keeps running.
 fn family<M: Metric>(opts: Opts) -> M {
-    let metric: M = crate::__private::build_static(opts);
+    let metric: M = super::__private::build_static(opts);
     crate::registry().register(&metric).unwrap_or(metric)
 }
 

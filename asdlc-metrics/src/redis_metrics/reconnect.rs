@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ::redis::aio::ConnectionManagerConfig;
+use redis::aio::ConnectionManagerConfig;
 
 /// How a `ConnectionManager` reconnects after losing Redis, and how long
 /// one attempt may take.
@@ -20,7 +20,7 @@ use ::redis::aio::ConnectionManagerConfig;
 /// ```no_run
 /// use std::time::Duration;
 ///
-/// use asdlc_metrics::redis::ReconnectPolicy;
+/// use asdlc_metrics::redis_metrics::ReconnectPolicy;
 /// use redis::aio::ConnectionManager;
 ///
 /// # async fn demo() -> redis::RedisResult<()> {
@@ -89,7 +89,7 @@ impl ReconnectPolicy {
     /// The `ConnectionManagerConfig` for this policy.
     ///
     /// ```
-    /// let config = asdlc_metrics::redis::ReconnectPolicy::new().manager_config();
+    /// let config = asdlc_metrics::redis_metrics::ReconnectPolicy::new().manager_config();
     /// assert!(format!("{config:?}").contains("max_delay: Some(1000)"));
     /// ```
     pub fn manager_config(&self) -> ConnectionManagerConfig {

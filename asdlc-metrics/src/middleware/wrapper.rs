@@ -1,4 +1,5 @@
-//! The service the layer wraps around each route.
+//! The tower `Service` the layer wraps around the router: it resolves each
+//! request's endpoint and starts its recording before calling the router.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};

@@ -9,9 +9,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::callsite::{Resolved, Site};
+use super::outcome::Outcome;
+use super::site::{Resolved, Site};
 use crate::clock::Stamp;
-use crate::outcome::Outcome;
 
 /// Records one call of a [`Site`] when dropped.
 #[derive(Debug)]

@@ -97,7 +97,7 @@ static IDENTITY: LazyLock<RwLock<ServiceInfo>> = LazyLock::new(|| RwLock::new(de
 pub fn init(service: impl Into<ServiceInfo>) {
     let service = service.into();
     *IDENTITY.write().unwrap_or_else(PoisonError::into_inner) = service.clone();
-    crate::standard::global().set_service_info(&service);
+    crate::standard().set_service_info(&service);
 }
 
 /// The current service identity.

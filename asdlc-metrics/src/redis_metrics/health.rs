@@ -1,10 +1,10 @@
 use std::time::Duration;
 
-use ::redis::aio::{ConnectionLike, MultiplexedConnection};
-use ::redis::{AsyncConnectionConfig, Client};
+use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::{AsyncConnectionConfig, Client};
 use tokio::task::JoinHandle;
 
-use crate::redis_state;
+use crate::instrument::redis_op;
 
 /// A background task that PINGs Redis every `interval`, each attempt
 /// bounded by `timeout`, and sets `asdlc_redis_connection_up` from the
@@ -25,7 +25,7 @@ use crate::redis_state;
 /// ```no_run
 /// use std::time::Duration;
 ///
-/// use asdlc_metrics::redis::RedisHealthCheck;
+/// use asdlc_metrics::redis_metrics::RedisHealthCheck;
 ///
 /// # async fn demo() -> redis::RedisResult<()> {
 /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
@@ -126,7 +126,7 @@ impl RedisHealthCheck {
     /// ```no_run
     /// use std::time::Duration;
     ///
-    /// use asdlc_metrics::redis::{InstrumentedConnection, RedisHealthCheck};
+    /// use asdlc_metrics::redis_metrics::{InstrumentedConnection, RedisHealthCheck};
     ///
     /// # async fn demo() -> redis::RedisResult<()> {
     /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
@@ -188,10 +188,10 @@ impl RedisHealthCheck {
                 // A connection that failed or hung is not trusted again.
                 connection = None;
             }
-            if up != redis_state::is_up() {
+            if up != redis_op::is_up() {
                 tracing::info!(up, "asdlc_metrics: Redis health changed");
             }
-            redis_state::set_up(up);
+            redis_op::set_up(up);
         }
     }
 
@@ -208,9 +208,9 @@ impl RedisHealthCheck {
         let Some(con) = connection.as_mut() else {
             return false;
         };
-        let pong = con.req_packed_command(&::redis::cmd("PING")).await;
+        let pong = con.req_packed_command(&redis::cmd("PING")).await;
         match pong {
-            Ok(::redis::Value::ServerError(e)) => {
+            Ok(redis::Value::ServerError(e)) => {
                 tracing::debug!("asdlc_metrics: Redis health check failed: {e:?}");
                 false
             }
@@ -226,7 +226,7 @@ impl RedisHealthCheck {
 impl RedisHealthCheck {
     /// The connection to PING through: a new one of the check's own, or a
     /// clone of the service's (which reconnects by itself, if it can).
-    async fn connect(&self) -> ::redis::RedisResult<Box<dyn Pingable>> {
+    async fn connect(&self) -> redis::RedisResult<Box<dyn Pingable>> {
         match &self.target {
             Target::Shared(shared) => Ok(shared.0.clone_box()),
             Target::Own(client) => {

@@ -2,12 +2,12 @@ use std::future::Future;
 use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
 
-use ::redis::aio::ConnectionLike;
-use ::redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
+use redis::aio::ConnectionLike;
+use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
 use super::commands::{self, COMMANDS, OTHER, PIPELINE};
-use crate::outcome::{Outcome, is_connection_error};
-use crate::redis_state::RedisSeries;
+use crate::instrument::outcome::{Outcome, is_connection_error};
+use crate::instrument::redis_op::RedisSeries;
 
 /// A Redis connection that records every command it sends.
 ///
@@ -29,7 +29,7 @@ use crate::redis_state::RedisSeries;
 /// `ConnectionManager` that is reconnecting, possibly minutes.
 ///
 /// ```no_run
-/// use asdlc_metrics::redis::InstrumentedConnection;
+/// use asdlc_metrics::redis_metrics::InstrumentedConnection;
 /// use redis::AsyncCommands;
 ///
 /// # async fn demo() -> redis::RedisResult<()> {
@@ -64,7 +64,7 @@ impl<C> InstrumentedConnection<C> {
     /// ```no_run
     /// use std::time::Duration;
     ///
-    /// use asdlc_metrics::redis::InstrumentedConnection;
+    /// use asdlc_metrics::redis_metrics::InstrumentedConnection;
     ///
     /// # async fn demo() -> redis::RedisResult<()> {
     /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
@@ -114,8 +114,8 @@ fn series(slot: usize, operation: &str) -> &'static RedisSeries {
 
 fn command_series(cmd: &Cmd) -> &'static RedisSeries {
     let name = cmd.args_iter().next().and_then(|arg| match arg {
-        ::redis::Arg::Simple(bytes) => commands::index_of(bytes),
-        ::redis::Arg::Cursor => None,
+        redis::Arg::Simple(bytes) => commands::index_of(bytes),
+        redis::Arg::Cursor => None,
     });
     match name {
         Some(i) => series(i, COMMANDS[i]),
@@ -187,7 +187,7 @@ async fn recorded<T: Reply>(
 /// The error of a command that got no reply within `limit`: an I/O error of
 /// kind `TimedOut`, so `is_timeout()` and `is_io_error()` hold and callers
 /// that map I/O errors to "unavailable" need no special case.
-fn timed_out(limit: Duration) -> ::redis::RedisError {
+fn timed_out(limit: Duration) -> redis::RedisError {
     std::io::Error::new(
         std::io::ErrorKind::TimedOut,
         format!("no reply from Redis within {limit:?}"),

@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use crate::outcome::Outcome;
+use super::outcome::Outcome;
 use crate::{Counter, Histogram};
 
 /// Marks Redis up (`true`) or down.
 ///
 /// ```
-/// asdlc_metrics::redis_state::set_up(true);
+/// asdlc_metrics::redis_metrics::set_up(true);
 /// assert_eq!(asdlc_metrics::standard().redis_connection_up.get(), 1);
 /// ```
 pub fn set_up(up: bool) {
@@ -19,6 +19,13 @@ pub fn set_up(up: bool) {
 }
 
 /// Whether Redis is currently marked up.
+///
+/// ```
+/// asdlc_metrics::redis_metrics::set_up(false);
+/// assert!(!asdlc_metrics::redis_metrics::is_up());
+/// ```
+// Read only through the `redis_metrics` module (feature `redis`).
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub fn is_up() -> bool {
     crate::standard().redis_connection_up.get() == 1
 }

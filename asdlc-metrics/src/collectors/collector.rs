@@ -1,10 +1,10 @@
-//! Collectors: code that produces metric families (or refreshes registered
-//! metrics) when a scrape happens.
+//! The [`Collector`] trait: code that produces metric families (or refreshes
+//! registered metrics) when a scrape happens.
 
 use asdlc_metrics_naming::check_metric_name;
 
-use crate::encoding::FamilyWriter;
-use crate::{MetricKind, TextWriter};
+use crate::MetricKind;
+use crate::encoding::{FamilyWriter, TextWriter};
 
 /// The error a collector returns when it cannot produce its metrics.
 pub type CollectError = Box<dyn std::error::Error + Send + Sync>;
