@@ -42,6 +42,7 @@ mod callsite;
 mod clock;
 mod collector;
 pub mod collectors;
+mod compact_site;
 mod encoding;
 mod error;
 pub mod events;

@@ -2,6 +2,7 @@
 //! may change in any release.
 
 pub use crate::callsite::{MetricSpec, Site, SiteSpec};
+pub use crate::compact_site::{DEFAULT, NO_OPERATION, NONE, site, some};
 pub use crate::guard::{CallOnce, Guard, Instrumented, call, call_plain, instrument};
 pub use crate::outcome::{Classify, Outcome, Probe};
 pub use std::sync::LazyLock;

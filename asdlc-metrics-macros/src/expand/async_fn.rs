@@ -21,7 +21,7 @@ pub fn expand(body: &Body<'_>) -> Option<TokenStream> {
     let output = type_argument(ret);
     let typed = return_type_hint(ret);
     Some(quote_spanned! {braces.span()=>
-        ::asdlc_metrics::__private::instrument::<#output, _, _>(
+        __asdlc::instrument::<#output, _, _>(
             &__ASDLC_SITE,
             async move { #typed #tokens },
             #classify,

@@ -16,7 +16,7 @@ pub fn expand(body: &Body<'_>) -> Option<TokenStream> {
     let output = type_argument(Some(output));
     Some(quote! {
         #before
-        #box_pin(::asdlc_metrics::__private::instrument::<#output, _, _>(&__ASDLC_SITE, #future, #classify))
+        #box_pin(__asdlc::instrument::<#output, _, _>(&__ASDLC_SITE, #future, #classify))
     })
 }
 

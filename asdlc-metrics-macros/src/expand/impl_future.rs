@@ -14,9 +14,9 @@ pub fn expand(body: &Body<'_>) -> Option<TokenStream> {
     let classify = classify(Some(output));
     let output = type_argument(Some(output));
     Some(quote! {
-        ::asdlc_metrics::__private::instrument::<#output, _, _>(
+        __asdlc::instrument::<#output, _, _>(
             &__ASDLC_SITE,
-            ::asdlc_metrics::__private::call_plain(move || { #tokens }),
+            __asdlc::call_plain(move || { #tokens }),
             #classify,
         )
     })

@@ -144,6 +144,8 @@ fn generate(function: Function, spec: &Spec) -> TokenStream {
         #(#outer)*
         #vis #sig {
             #inner
+            #[allow(unused_imports)]
+            use ::asdlc_metrics::__private::{self as __asdlc, Classify as _};
             #(#[allow(unused_imports)] use #absorbed as _;)*
             #site
             #body

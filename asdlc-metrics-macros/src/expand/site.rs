@@ -1,5 +1,6 @@
 //! The `static` call site every expansion declares: what to record,
-//! resolved by the runtime on the first call.
+//! resolved by the runtime on the first call. Paths start at `__asdlc`,
+//! the alias of `::asdlc_metrics::__private` the expansion declares.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -7,7 +8,7 @@ use syn::LitStr;
 
 use crate::ast::{Buckets, FamilyArgs, Spec};
 
-/// `static __ASDLC_SITE: Site = Site::new(SiteSpec { .. });` for `spec` on
+/// `static __ASDLC_SITE: Site = site(function, module, ..);` for `spec` on
 /// function `function` (its name without `r#`).
 pub fn site(spec: &Spec, function: &str) -> TokenStream {
     let timed = metric_spec(
@@ -17,32 +18,26 @@ pub fn site(spec: &Spec, function: &str) -> TokenStream {
     let counted = metric_spec(spec.counted.as_ref(), None);
     let in_flight = metric_spec(spec.in_flight.as_ref(), None);
     let redis = match &spec.redis {
-        None => quote!(::core::option::Option::None),
-        Some(Some(op)) => quote!(::core::option::Option::Some(#op)),
-        Some(None) => quote!(::core::option::Option::Some(#function)),
+        None => quote!(__asdlc::NO_OPERATION),
+        Some(Some(op)) => quote!(__asdlc::some(#op)),
+        Some(None) => quote!(__asdlc::some(#function)),
     };
+    // Positional and through the `__asdlc` alias: on small functions the
+    // site was most of the tokens emitted, and rustc pays per token.
     quote! {
-        static __ASDLC_SITE: ::asdlc_metrics::__private::Site =
-            ::asdlc_metrics::__private::Site::new(::asdlc_metrics::__private::SiteSpec {
-                function: #function,
-                module: ::core::module_path!(),
-                timed: #timed,
-                counted: #counted,
-                in_flight: #in_flight,
-                redis: #redis,
-            });
+        static __ASDLC_SITE: __asdlc::Site = __asdlc::site(
+            #function, ::core::module_path!(), #timed, #counted, #in_flight, #redis,
+        );
     }
 }
 
 /// The `Option<MetricSpec>` of one attribute (`None` when absent).
 fn metric_spec(args: Option<&FamilyArgs>, buckets: Option<&Buckets>) -> TokenStream {
     let Some(args) = args else {
-        return quote!(::core::option::Option::None);
+        return quote!(__asdlc::NONE);
     };
     if args.name.is_none() && args.help.is_none() && buckets.is_none() && args.labels.is_empty() {
-        return quote!(::core::option::Option::Some(
-            ::asdlc_metrics::__private::MetricSpec::DEFAULT
-        ));
+        return quote!(__asdlc::DEFAULT);
     }
     let option_str = |lit: Option<&LitStr>| match lit {
         Some(lit) => quote!(::core::option::Option::Some(#lit)),
@@ -63,7 +58,7 @@ fn metric_spec(args: Option<&FamilyArgs>, buckets: Option<&Buckets>) -> TokenStr
         quote!((#key, #value))
     });
     quote! {
-        ::core::option::Option::Some(::asdlc_metrics::__private::MetricSpec {
+        __asdlc::some(__asdlc::MetricSpec {
             name: #name,
             help: #help,
             buckets: #buckets,

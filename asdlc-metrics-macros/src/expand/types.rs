@@ -54,10 +54,10 @@ pub fn type_argument(ret: Option<&Type>) -> TokenStream {
 /// `Outcome` (see `asdlc_metrics::__private::Probe` for the technique).
 pub fn classify(ret: Option<&Type>) -> TokenStream {
     match ret {
-        None => quote!(|_: &()| ::asdlc_metrics::__private::Outcome::Ok),
+        None => quote!(|_: &()| __asdlc::Outcome::Ok),
         // An opaque or never type cannot be a `Result`.
         Some(Type::ImplTrait(_) | Type::Never(_)) => {
-            quote!(|_| ::asdlc_metrics::__private::Outcome::Ok)
+            quote!(|_| __asdlc::Outcome::Ok)
         }
         Some(ty) => {
             let ty = infer_impls(ty);
@@ -73,12 +73,11 @@ pub fn classify(ret: Option<&Type>) -> TokenStream {
 /// resolved where the type is concrete; `Ok` without a return type.
 pub fn outcome_of(ret: Option<&Type>, reference: &TokenStream) -> TokenStream {
     if ret.is_none() {
-        return quote!(::asdlc_metrics::__private::Outcome::Ok);
+        return quote!(__asdlc::Outcome::Ok);
     }
-    quote! {{
-        use ::asdlc_metrics::__private::Classify as _;
-        (&&&::asdlc_metrics::__private::Probe(#reference)).__asdlc_classify()
-    }}
+    // `Classify` is imported with the `__asdlc` alias at the top of the
+    // function.
+    quote!((&&&__asdlc::Probe(#reference)).__asdlc_classify())
 }
 
 /// `ty` with every `impl Trait` replaced by `_`, so it can annotate a
