@@ -6,7 +6,7 @@ use asdlc_metrics::{
 };
 use asdlc_metrics_workspace::exposition::Scrape;
 
-use crate::common::init_global;
+use crate::common::{init_global, standard_families_exported_at_start};
 
 #[test]
 fn registering_the_same_shape_twice_returns_the_existing_metric() {
@@ -153,7 +153,7 @@ fn every_series_of_every_family_carries_the_service_label() {
         .iter()
         .map(|s| scrape.family_of(&s.name))
         .collect();
-    for name in asdlc_metrics::StandardMetrics::NAMES {
+    for name in standard_families_exported_at_start() {
         #[cfg(not(target_os = "linux"))]
         if name == "asdlc_process_memory_bytes" {
             continue;
