@@ -67,12 +67,10 @@ pub fn attribute(which: Which, args: TokenStream, item: TokenStream) -> TokenStr
     };
     let mut errors = Errors::default();
     let mut spec = Spec::default();
-    let parsed = attr::function_attr(which, args);
-    if let Ok(attr) = parsed {
-        errors.check(spec.add(attr, proc_macro2::Span::call_site()));
-    } else {
-        errors.check(parsed);
-    }
+    errors.check(
+        attr::function_attr(which, args)
+            .and_then(|attr| spec.add(attr, proc_macro2::Span::call_site())),
+    );
     let mut kept = Vec::with_capacity(function.attrs.len());
     for attribute in std::mem::take(&mut function.attrs) {
         let Some(other) = sibling(&attribute) else {
