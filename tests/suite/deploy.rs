@@ -32,7 +32,14 @@ fn every_scrape_config_passes_victoria_metrics_dry_run() {
         .iter()
         .map(|p| p.strip_prefix(&deploy).unwrap().display().to_string())
         .collect();
-    assert_eq!(names, ["kubernetes/scrape-config.yml", "vmagent.yml"]);
+    assert_eq!(
+        names,
+        [
+            "kubernetes/scrape-config.yml",
+            "vmagent-remote-write.yml",
+            "vmagent.yml"
+        ]
+    );
 
     let binary = VICTORIA_METRICS.path().unwrap();
     for config in &configs {

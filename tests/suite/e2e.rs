@@ -89,7 +89,7 @@ impl Api {
     }
 
     /// Posts `n` tasks and returns their ids.
-    async fn post_tasks(&self, n: usize) -> Vec<String> {
+    pub(crate) async fn post_tasks(&self, n: usize) -> Vec<String> {
         let mut ids = Vec::with_capacity(n);
         for i in 0..n {
             let response = self.post_task(&format!("task {i}")).await;
@@ -101,7 +101,7 @@ impl Api {
     }
 
     /// `GET path?query` on the orchestrator, as JSON.
-    async fn get_json(&self, path: &str, query: &[(&str, &str)]) -> Value {
+    pub(crate) async fn get_json(&self, path: &str, query: &[(&str, &str)]) -> Value {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
@@ -151,7 +151,7 @@ impl Api {
     }
 
     /// The single value of an instant PromQL query, through the proxy.
-    async fn query(&self, promql: &str) -> Option<f64> {
+    pub(crate) async fn query(&self, promql: &str) -> Option<f64> {
         let response = self
             .http
             .get(format!("{}/api/metrics/query", self.base))
@@ -166,7 +166,7 @@ impl Api {
         value.parse().ok()
     }
 
-    async fn wait_for_query(&self, promql: &str, expected: f64) {
+    pub(crate) async fn wait_for_query(&self, promql: &str, expected: f64) {
         let deadline = Instant::now() + PATIENCE;
         loop {
             let value = self.query(promql).await;

@@ -192,7 +192,7 @@ impl ProxyConfig {
         if base.query().is_some() || base.fragment().is_some() {
             return Err(invalid("a base URL takes no query or fragment"));
         }
-        let credentials = take_userinfo(&mut base).map_err(|reason| invalid(reason))?;
+        let credentials = take_userinfo(&mut base).map_err(invalid)?;
         // One client, built here and shared by every request: it keeps the
         // connection pool. Timeouts are per request (they differ by
         // endpoint). Redirects are not followed (VictoriaMetrics does not
@@ -369,10 +369,7 @@ impl ProxyConfig {
         I: IntoIterator,
         I::Item: Into<String>,
     {
-        let mut services: Vec<String> = services.into_iter().map(Into::into).collect();
-        services.sort();
-        services.dedup();
-        self.fallback_services = services;
+        self.fallback_services = sorted_unique(services);
         self
     }
 
@@ -449,10 +446,7 @@ impl ProxyConfig {
         I: IntoIterator,
         I::Item: Into<String>,
     {
-        let mut services: Vec<String> = services.into_iter().map(Into::into).collect();
-        services.sort();
-        services.dedup();
-        self.scope = services;
+        self.scope = sorted_unique(services);
         self
     }
 
@@ -478,6 +472,19 @@ impl ProxyConfig {
         url.set_path(&joined);
         url
     }
+}
+
+/// Service names sorted, without duplicates, as VictoriaMetrics would list
+/// them.
+fn sorted_unique<I>(services: I) -> Vec<String>
+where
+    I: IntoIterator,
+    I::Item: Into<String>,
+{
+    let mut services: Vec<String> = services.into_iter().map(Into::into).collect();
+    services.sort();
+    services.dedup();
+    services
 }
 
 /// Takes the userinfo out of `url` and returns it as credentials

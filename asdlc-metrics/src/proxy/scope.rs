@@ -20,18 +20,12 @@ pub(crate) fn filters(services: &[String]) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-/// `value` as the inside of a PromQL double-quoted string, so a service
-/// name cannot end the selector and add its own matchers.
+/// `value` as the inside of a PromQL double-quoted string — the escapes of
+/// a label value in the text format — so a service name cannot end the
+/// selector and add its own matchers.
 fn escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
+    crate::encoding::escape_label_value_into(&mut out, value);
     out
 }
 

@@ -73,13 +73,40 @@ impl Credentials {
         }
     }
 
-    /// `text` without the secret part of the credentials.
+    /// `text` without the secret part of the credentials: the password
+    /// both as it is and as the `Basic` header carries it
+    /// (`base64(user:password)`, which vmauth quotes when it refuses it).
     pub(crate) fn redact(&self, text: &str) -> String {
         match self {
-            Credentials::Basic { password, .. } => password.redact(text),
+            Credentials::Basic { username, password } => {
+                let header = Secret::new(base64(&format!("{username}:{}", password.expose())));
+                header.redact(&password.redact(text))
+            }
             Credentials::Bearer(token) => token.redact(text),
         }
     }
+}
+
+/// Standard base64 with padding (RFC 4648), as in a `Basic` header.
+fn base64(text: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(text.len().div_ceil(3) * 4);
+    for chunk in text.as_bytes().chunks(3) {
+        let bytes = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let bits = u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(bits >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// `url` with any userinfo (`user:password@`) replaced by [`REDACTED`], for
@@ -127,6 +154,26 @@ mod tests {
         for other in [&b"s3creT"[..], b"s3cre", b"s3crett", b"", b"S3CRET"] {
             assert!(!token.matches(other), "{other:?}");
         }
+    }
+
+    #[test]
+    fn encodes_base64_as_basic_auth_does() {
+        assert_eq!(base64(""), "");
+        assert_eq!(base64("f"), "Zg==");
+        assert_eq!(base64("fo"), "Zm8=");
+        assert_eq!(base64("foo"), "Zm9v");
+        assert_eq!(
+            base64("Aladdin:open sesame"),
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+        let basic = Credentials::Basic {
+            username: "Aladdin".into(),
+            password: Secret::new("open sesame"),
+        };
+        assert_eq!(
+            basic.redact(r#"token "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==" or open sesame"#),
+            r#"token "Basic ***" or ***"#
+        );
     }
 
     #[test]
