@@ -56,14 +56,27 @@ pub(crate) fn workers(port: u16, redis: &str, work_ms: Option<u64>) -> Process {
 
 /// deploy/vmagent.yml with the two services on local ports, scraped every second.
 pub(crate) fn scrape_config(orchestrator: u16, workers: u16) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/vmagent.yml");
-    let config = std::fs::read_to_string(path).unwrap();
-    assert!(config.contains("orchestrator:8080") && config.contains("workers:8081"));
-    config
-        .replace("orchestrator:8080", &format!("127.0.0.1:{orchestrator}"))
-        .replace("workers:8081", &format!("127.0.0.1:{workers}"))
-        .replace("15s", "1s")
-        .replace("10s", "1s")
+    deploy_config(
+        "vmagent.yml",
+        [
+            ("orchestrator:8080", orchestrator),
+            ("workers:8081", workers),
+        ],
+    )
+}
+
+/// `deploy/<file>` with each target (`host:port`, which must be there)
+/// moved to `127.0.0.1:<port>`, and 15 s / 10 s intervals made 1 s.
+pub(crate) fn deploy_config(file: &str, targets: [(&str, u16); 2]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("deploy")
+        .join(file);
+    let mut config = std::fs::read_to_string(path).unwrap();
+    for (target, port) in targets {
+        assert!(config.contains(target), "{file} has no {target}");
+        config = config.replace(target, &format!("127.0.0.1:{port}"));
+    }
+    config.replace("15s", "1s").replace("10s", "1s")
 }
 
 pub(crate) struct Api {

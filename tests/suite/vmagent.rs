@@ -5,7 +5,6 @@
 //! outage of the central store leaves no gap, because vmagent buffers on
 //! disk what it scrapes meanwhile.
 
-use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use asdlc_testkit::net::free_port;
@@ -13,7 +12,7 @@ use asdlc_testkit::redis_server::RedisServer;
 use asdlc_testkit::victoria::VictoriaMetrics;
 use asdlc_testkit::vmagent::VmAgent;
 
-use crate::e2e::{Api, PATIENCE, orchestrator, workers};
+use crate::e2e::{Api, PATIENCE, deploy_config, orchestrator, workers};
 
 /// How long the central store is down.
 const OUTAGE: Duration = Duration::from_secs(15);
@@ -25,14 +24,13 @@ const MAX_GAP_SECONDS: f64 = 4.0;
 /// deploy/vmagent-remote-write.yml with the two services on local ports,
 /// scraped every second.
 fn remote_write_config(orchestrator: u16, workers: u16) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/vmagent-remote-write.yml");
-    let config = std::fs::read_to_string(path).unwrap();
-    assert!(config.contains("127.0.0.1:8080") && config.contains("127.0.0.1:8081"));
-    config
-        .replace("127.0.0.1:8080", &format!("127.0.0.1:{orchestrator}"))
-        .replace("127.0.0.1:8081", &format!("127.0.0.1:{workers}"))
-        .replace("15s", "1s")
-        .replace("10s", "1s")
+    deploy_config(
+        "vmagent-remote-write.yml",
+        [
+            ("127.0.0.1:8080", orchestrator),
+            ("127.0.0.1:8081", workers),
+        ],
+    )
 }
 
 fn now_seconds() -> u64 {
