@@ -60,12 +60,9 @@ impl FrontDoor {
     /// the burst up inside the proxy.
     pub(crate) fn admit_query(&self) -> Result<OwnedSemaphorePermit, ApiError> {
         Arc::clone(&self.slots).try_acquire_owned().map_err(|_| {
+            // Counted here; logged (rate-limited) with the other upstream
+            // trouble by the caller.
             self.over_limit.inc();
-            crate::log_limited!(
-                warn,
-                "asdlc_metrics: query proxy: {} queries in flight, refusing more",
-                self.limit
-            );
             ApiError::unavailable(format!(
                 "the query proxy already has {} queries in flight; retry shortly",
                 self.limit
