@@ -1,241 +1,308 @@
-//! Parsing of the attribute arguments, kept apart from expansion.
+//! One parser for the attribute syntax, shared by the four function
+//! attributes and the `#[metrics]`, `#[metric]` and `#[label]` attributes of
+//! the derives.
 //!
 //! Every attribute takes a comma-separated list of `key = value` and
-//! `key(...)` items (and `#[redis_op]` one leading string). Unknown and
-//! repeated keys are errors spanned at the key; values are checked by
-//! [`crate::naming`] with spans at the literal.
+//! `key(..)` items (and `#[redis_op]` one leading string). Unknown and
+//! repeated keys are errors spanned at the key, reported by [`parse_args`]
+//! for all of them. Only syntax is checked here; the rules are
+//! [`crate::valid`]'s.
 
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt as _;
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprArray, ExprLit, ExprUnary, Ident, Lit, LitFloat, LitStr, Token, UnOp};
+use syn::{
+    Attribute, Data, DeriveInput, Expr, ExprArray, ExprLit, ExprUnary, Fields, Ident, Lit,
+    LitFloat, LitStr, Meta, Token, UnOp,
+};
 
-use crate::naming;
+use crate::ast::{
+    Attr, Bound, Buckets, FamilyArgs, Label, LabelEnum, LabelVariant, MetricField, MetricsStruct,
+    Name, TimedArgs, Which,
+};
 
-/// Which attribute is being parsed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Macro {
-    Timed,
-    Counted,
-    InFlight,
-    RedisOp,
-}
-
-impl Macro {
-    pub fn from_name(name: &str) -> Option<Macro> {
-        Some(match name {
-            "timed" => Macro::Timed,
-            "counted" => Macro::Counted,
-            "in_flight" => Macro::InFlight,
-            "redis_op" => Macro::RedisOp,
-            _ => return None,
-        })
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Macro::Timed => "timed",
-            Macro::Counted => "counted",
-            Macro::InFlight => "in_flight",
-            Macro::RedisOp => "redis_op",
-        }
-    }
-
-    fn allowed_keys(self) -> &'static [&'static str] {
-        match self {
-            Macro::Timed => &["name", "help", "buckets", "labels"],
-            Macro::Counted | Macro::InFlight => &["name", "help", "labels"],
-            Macro::RedisOp => &["operation"],
-        }
-    }
-}
-
-/// A bucket bound with the span of its literal.
-#[derive(Debug, Clone)]
-pub struct Bound {
-    pub value: f64,
-    pub lit: LitFloat,
-}
-
-/// Parsed options of `#[timed]`, `#[counted]` or `#[in_flight]`.
-#[derive(Debug, Default)]
-pub struct MetricArgs {
-    pub name: Option<LitStr>,
-    pub help: Option<LitStr>,
-    pub buckets: Option<Vec<Bound>>,
-    pub labels: Vec<(Ident, LitStr)>,
-}
-
-/// Parsed options of one attribute.
-#[derive(Debug)]
-pub enum Args {
-    Metric(Macro, MetricArgs),
-    /// `#[redis_op]`: the operation label value, if given.
-    Redis(Option<LitStr>),
-}
-
-/// Parses the arguments of attribute `which`.
-pub fn parse(which: Macro, tokens: TokenStream) -> syn::Result<Args> {
-    let parser = move |input: ParseStream| parse_args(which, input);
-    parser.parse2(tokens)
-}
-
-fn parse_args(which: Macro, input: ParseStream) -> syn::Result<Args> {
-    let mut seen: Vec<Ident> = Vec::new();
-    let mut metric = MetricArgs::default();
-    let mut operation: Option<LitStr> = None;
-
-    if which == Macro::RedisOp && input.peek(LitStr) {
-        let lit: LitStr = input.parse()?;
-        naming::check_label_value(&lit)?;
-        operation = Some(lit);
-        if !input.is_empty() {
-            input.parse::<Token![,]>()?;
-        }
-    }
-
+/// Parses `key = value, key(..), ..` from `input`: checks each key against
+/// `keys` and against the keys already in `seen`, then hands the input,
+/// positioned after the key, to `value`. `context` names the attribute in
+/// errors (`timed`, `metric`).
+pub fn parse_args(
+    input: ParseStream,
+    context: &str,
+    keys: &[&str],
+    seen: &mut Vec<String>,
+    mut value: impl FnMut(&Ident, ParseStream) -> syn::Result<()>,
+) -> syn::Result<()> {
     while !input.is_empty() {
         let key: Ident = input.parse().map_err(|e| {
             syn::Error::new(
                 e.span(),
-                format!(
-                    "expected an argument of #[{}]: {}",
-                    which.name(),
-                    which.allowed_keys().join(", ")
-                ),
+                format!("expected an argument of #[{context}]: {}", keys.join(", ")),
             )
         })?;
-        let key_str = key.to_string();
-        if !which.allowed_keys().contains(&key_str.as_str()) {
+        let text = key.to_string();
+        if !keys.contains(&text.as_str()) {
             return Err(syn::Error::new(
                 key.span(),
                 format!(
-                    "unknown argument `{key_str}` for #[{}]; expected one of: {}",
-                    which.name(),
-                    which.allowed_keys().join(", ")
+                    "unknown argument `{text}` for #[{context}]; expected one of: {}",
+                    keys.join(", ")
                 ),
             ));
         }
-        if seen.contains(&key) || (key_str == "operation" && operation.is_some()) {
+        if seen.contains(&text) {
             return Err(syn::Error::new(
                 key.span(),
-                format!("duplicate argument `{key_str}`"),
+                format!("duplicate argument `{text}`"),
             ));
         }
-        seen.push(key.clone());
-        match key_str.as_str() {
-            "labels" => {
-                let content;
-                syn::parenthesized!(content in input);
-                metric.labels = parse_labels(which, &content)?;
-            }
-            _ => {
-                input.parse::<Token![=]>()?;
-                match key_str.as_str() {
-                    "name" => {
-                        let lit: LitStr = input.parse()?;
-                        naming::check_metric_name(&lit, which)?;
-                        metric.name = Some(lit);
-                    }
-                    "help" => {
-                        let lit: LitStr = input.parse()?;
-                        if lit.value().trim().is_empty() {
-                            return Err(syn::Error::new(lit.span(), "help text must not be empty"));
-                        }
-                        metric.help = Some(lit);
-                    }
-                    "buckets" => {
-                        let array: ExprArray = input.parse()?;
-                        metric.buckets = Some(parse_bucket_array(&array)?);
-                    }
-                    "operation" => {
-                        let lit: LitStr = input.parse()?;
-                        naming::check_label_value(&lit)?;
-                        operation = Some(lit);
-                    }
-                    _ => unreachable!("checked against allowed_keys"),
-                }
-            }
-        }
+        value(&key, input)?;
+        seen.push(text);
         if !input.is_empty() {
             input.parse::<Token![,]>()?;
         }
     }
+    Ok(())
+}
 
-    if which == Macro::RedisOp {
-        return Ok(Args::Redis(operation));
+/// The argument tokens of an attribute: nothing for `#[name]`, the list for
+/// `#[name(..)]`; `#[name = ..]` is an error.
+pub fn arg_tokens(attribute: &Attribute, context: &str) -> syn::Result<TokenStream> {
+    match &attribute.meta {
+        Meta::Path(_) => Ok(TokenStream::new()),
+        Meta::List(list) => Ok(list.tokens.clone()),
+        Meta::NameValue(nv) => Err(syn::Error::new(
+            nv.eq_token.span(),
+            format!("use #[{context}(...)] or #[{context}]"),
+        )),
     }
-    if let (Some(help), None) = (&metric.help, &metric.name) {
+}
+
+/// `= "…"`.
+fn string(input: ParseStream) -> syn::Result<LitStr> {
+    input.parse::<Token![=]>()?;
+    input.parse()
+}
+
+/// `= [b1, b2, ..]`.
+fn buckets(input: ParseStream) -> syn::Result<Buckets> {
+    input.parse::<Token![=]>()?;
+    let array: ExprArray = input.parse()?;
+    let bounds = array.elems.iter().map(bound).collect::<syn::Result<_>>()?;
+    Ok(Buckets {
+        bounds,
+        span: array.bracket_token.span.join(),
+    })
+}
+
+/// `(key = "value", ..)`. Keywords are fine label names (`type`, `match`).
+fn labels_with_values(input: ParseStream) -> syn::Result<Vec<Label>> {
+    let content;
+    syn::parenthesized!(content in input);
+    let pairs = Punctuated::<(Ident, LitStr), Token![,]>::parse_terminated_with(&content, |i| {
+        let key = Ident::parse_any(i)?;
+        Ok((key, string(i)?))
+    })?;
+    Ok(pairs
+        .into_iter()
+        .map(|(key, value)| Label {
+            name: Name::from_ident(&key),
+            value,
+        })
+        .collect())
+}
+
+/// `(name, ..)`.
+fn label_names(input: ParseStream) -> syn::Result<Vec<Name>> {
+    let content;
+    syn::parenthesized!(content in input);
+    let names = Punctuated::<Ident, Token![,]>::parse_terminated_with(&content, Ident::parse_any)?;
+    Ok(names.iter().map(Name::from_ident).collect())
+}
+
+/// Parses the arguments of function attribute `which`.
+pub fn function_attr(which: Which, tokens: TokenStream) -> syn::Result<Attr> {
+    let parser = move |input: ParseStream| match which {
+        Which::Timed => {
+            let mut args = TimedArgs::default();
+            let keys = ["name", "help", "buckets", "labels"];
+            parse_args(input, "timed", &keys, &mut Vec::new(), |key, input| {
+                if key == "buckets" {
+                    args.buckets = Some(buckets(input)?);
+                    Ok(())
+                } else {
+                    family_arg(&mut args.family, key, input)
+                }
+            })?;
+            Ok(Attr::Timed(args))
+        }
+        Which::Counted => family_args(input, "counted").map(Attr::Counted),
+        Which::InFlight => family_args(input, "in_flight").map(Attr::InFlight),
+        Which::RedisOp => {
+            let mut seen = Vec::new();
+            let mut operation = None;
+            if input.peek(LitStr) {
+                operation = Some(input.parse()?);
+                seen.push("operation".to_owned());
+                if !input.is_empty() {
+                    input.parse::<Token![,]>()?;
+                }
+            }
+            parse_args(input, "redis_op", &["operation"], &mut seen, |_, input| {
+                operation = Some(string(input)?);
+                Ok(())
+            })?;
+            Ok(Attr::RedisOp(operation))
+        }
+    };
+    parser.parse2(tokens)
+}
+
+/// The arguments of `#[counted]` and `#[in_flight]`.
+fn family_args(input: ParseStream, context: &str) -> syn::Result<FamilyArgs> {
+    let mut args = FamilyArgs::default();
+    let keys = ["name", "help", "labels"];
+    parse_args(input, context, &keys, &mut Vec::new(), |key, input| {
+        family_arg(&mut args, key, input)
+    })?;
+    Ok(args)
+}
+
+/// One of `name`, `help`, `labels` (the keys `parse_args` let through).
+fn family_arg(args: &mut FamilyArgs, key: &Ident, input: ParseStream) -> syn::Result<()> {
+    if key == "labels" {
+        args.labels = labels_with_values(input)?;
+    } else if key == "name" {
+        args.name = Some(string(input)?);
+    } else {
+        args.help = Some(string(input)?);
+    }
+    Ok(())
+}
+
+/// Runs `parse_args` over every `#[context(..)]` attribute in `attrs`, with
+/// one set of seen keys (a key may not repeat across them either).
+fn each_attr(
+    attrs: &[Attribute],
+    context: &str,
+    keys: &[&str],
+    mut value: impl FnMut(&Ident, ParseStream) -> syn::Result<()>,
+) -> syn::Result<()> {
+    let mut seen = Vec::new();
+    for attribute in attrs.iter().filter(|a| a.path().is_ident(context)) {
+        let tokens = arg_tokens(attribute, context)?;
+        let parser = |input: ParseStream| parse_args(input, context, keys, &mut seen, &mut value);
+        parser.parse2(tokens)?;
+    }
+    Ok(())
+}
+
+/// The `#[derive(Metrics)]` model of `input`; errors of all fields combined.
+pub fn metrics_struct(input: &DeriveInput) -> syn::Result<MetricsStruct<'_>> {
+    let named = match &input.data {
+        Data::Struct(data) => match &data.fields {
+            Fields::Named(fields) => &fields.named,
+            other => {
+                return Err(syn::Error::new(
+                    other.span(),
+                    "#[derive(Metrics)] needs a struct with named fields",
+                ));
+            }
+        },
+        _ => {
+            return Err(syn::Error::new(
+                input.ident.span(),
+                "#[derive(Metrics)] needs a struct with named fields",
+            ));
+        }
+    };
+    let mut errors = Errors::default();
+    let mut prefix = None;
+    errors.check(each_attr(&input.attrs, "metrics", &["prefix"], |_, i| {
+        prefix = Some(string(i)?);
+        Ok(())
+    }));
+    let mut fields = Vec::new();
+    for field in named {
+        let ident = field.ident.as_ref().expect("named fields have names");
+        let mut metric = MetricField {
+            ident,
+            name: Name::from_ident(ident),
+            ty: &field.ty,
+            help: doc_text(&field.attrs),
+            family: None,
+            labels: None,
+            buckets: None,
+        };
+        let keys = ["name", "labels", "buckets"];
+        let parsed = each_attr(&field.attrs, "metric", &keys, |key, input| {
+            if key == "name" {
+                metric.family = Some(string(input)?);
+            } else if key == "labels" {
+                metric.labels = Some((key.span(), label_names(input)?));
+            } else {
+                metric.buckets = Some((key.span(), buckets(input)?));
+            }
+            Ok(())
+        });
+        if errors.check(parsed) {
+            fields.push(metric);
+        }
+    }
+    errors.finish()?;
+    Ok(MetricsStruct {
+        ident: &input.ident,
+        generics: &input.generics,
+        prefix,
+        fields,
+    })
+}
+
+/// The `#[derive(LabelValue)]` model of `input`.
+pub fn label_enum(input: &DeriveInput) -> syn::Result<LabelEnum<'_>> {
+    let Data::Enum(data) = &input.data else {
         return Err(syn::Error::new(
-            help.span(),
-            "`help` sets the HELP text of a custom family; the default family already has one (add `name = \"…\"` or drop `help`)",
+            input.ident.span(),
+            "#[derive(LabelValue)] needs an enum with unit variants",
         ));
+    };
+    let mut variants = Vec::new();
+    for variant in &data.variants {
+        let mut rename = None;
+        each_attr(&variant.attrs, "label", &["rename"], |_, input| {
+            rename = Some(string(input)?);
+            Ok(())
+        })?;
+        variants.push(LabelVariant {
+            ident: &variant.ident,
+            fields: (!matches!(variant.fields, Fields::Unit)).then(|| variant.fields.span()),
+            rename,
+        });
     }
-    Ok(Args::Metric(which, metric))
+    Ok(LabelEnum { variants })
 }
 
-fn parse_labels(which: Macro, input: ParseStream) -> syn::Result<Vec<(Ident, LitStr)>> {
-    let mut labels: Vec<(Ident, LitStr)> = Vec::new();
-    let pairs = Punctuated::<LabelPair, Token![,]>::parse_terminated(input)?;
-    for LabelPair { key, value } in pairs {
-        naming::check_label_name(&key)?;
-        if which != Macro::InFlight
-            && ["function", "module", "result"].contains(&key.to_string().as_str())
-        {
-            return Err(syn::Error::new(
-                key.span(),
-                format!("label `{key}` is set by #[{}] itself", which.name()),
-            ));
-        }
-        if labels.iter().any(|(k, _)| *k == key) {
-            return Err(syn::Error::new(
-                key.span(),
-                format!("duplicate label `{key}`"),
-            ));
-        }
-        naming::check_label_value(&value)?;
-        labels.push((key, value));
-    }
-    Ok(labels)
+/// The HELP text from `///` doc comments, lines joined with spaces.
+fn doc_text(attrs: &[Attribute]) -> Option<String> {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            Meta::NameValue(nv) => match &nv.value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }) => Some(s.value().trim().to_owned()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .filter(|l| !l.is_empty())
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(" "))
 }
 
-struct LabelPair {
-    key: Ident,
-    value: LitStr,
-}
-
-impl syn::parse::Parse for LabelPair {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        // Keywords are fine label names (`type`, `match`).
-        let key = Ident::parse_any(input)?;
-        input.parse::<Token![=]>()?;
-        let value = input.parse()?;
-        Ok(LabelPair { key, value })
-    }
-}
-
-/// Parses and checks `[b1, b2, ..]` bucket bounds.
-pub fn parse_bucket_array(array: &ExprArray) -> syn::Result<Vec<Bound>> {
-    let mut bounds = Vec::with_capacity(array.elems.len());
-    for elem in &array.elems {
-        bounds.push(bound(elem)?);
-    }
-    let values: Vec<f64> = bounds.iter().map(|b| b.value).collect();
-    if let Err((index, err)) = asdlc_metrics_naming::check_buckets(&values) {
-        let span = array
-            .elems
-            .iter()
-            .nth(index)
-            .map_or(array.bracket_token.span.join(), Spanned::span);
-        return Err(naming::error(span, &err));
-    }
-    Ok(bounds)
-}
-
-/// A numeric literal (optionally negated) as an `f64` with a float literal
-/// to emit (`1` becomes `1.0`, so it types as `f64` in the generated array).
+/// A numeric literal (optionally negated) as a [`Bound`].
 fn bound(expr: &Expr) -> syn::Result<Bound> {
     let (negative, lit) = match expr {
         Expr::Lit(ExprLit { lit, .. }) => (false, lit),
@@ -255,16 +322,15 @@ fn bound(expr: &Expr) -> syn::Result<Bound> {
         other => return Err(not_a_number(other.span())),
     };
     let value: f64 = digits.parse().map_err(|_| not_a_number(span))?;
-    let value = if negative { -value } else { value };
-    let text = if digits.contains(['.', 'e', 'E']) {
-        digits
+    let sign = if negative { "-" } else { "" };
+    let point = if digits.contains(['.', 'e', 'E']) {
+        ""
     } else {
-        format!("{digits}.0")
+        ".0"
     };
-    let text = if negative { format!("-{text}") } else { text };
     Ok(Bound {
-        value,
-        lit: LitFloat::new(&text, span),
+        value: if negative { -value } else { value },
+        lit: LitFloat::new(&format!("{sign}{digits}{point}"), span),
     })
 }
 
@@ -273,4 +339,32 @@ fn not_a_number(span: Span) -> syn::Error {
         span,
         "bucket bounds must be number literals, e.g. `buckets = [0.01, 0.1, 1.0]`",
     )
+}
+
+/// Collects errors, so that one pass reports every mistake it finds.
+#[derive(Default)]
+pub struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    /// Keeps the error of `result`, if any; whether it was `Ok`.
+    pub fn check<T>(&mut self, result: syn::Result<T>) -> bool {
+        match result {
+            Ok(_) => true,
+            Err(e) => {
+                self.push(e);
+                false
+            }
+        }
+    }
+
+    pub fn finish(self) -> syn::Result<()> {
+        self.0.map_or(Ok(()), Err)
+    }
 }

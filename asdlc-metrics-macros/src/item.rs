@@ -82,54 +82,6 @@ fn split_inner_attributes(body: TokenStream) -> (TokenStream, TokenStream) {
     (tokens.into_iter().collect(), rest.into_iter().collect())
 }
 
-/// If `body` ends in `Box::pin(<future>)` — the body `#[async_trait]`
-/// generates for an `async fn` — the tokens before that call, the
-/// `Box::pin` path tokens and the future's tokens.
-pub fn box_pin_tail(body: &TokenStream) -> Option<(TokenStream, TokenStream, TokenStream)> {
-    let tokens: Vec<TokenTree> = body.clone().into_iter().collect();
-    let n = tokens.len();
-    let [
-        ..,
-        TokenTree::Ident(boxed),
-        TokenTree::Punct(c1),
-        TokenTree::Punct(c2),
-        TokenTree::Ident(pin),
-        TokenTree::Group(args),
-    ] = tokens.as_slice()
-    else {
-        return None;
-    };
-    let is_call = boxed == "Box"
-        && c1.as_char() == ':'
-        && c2.as_char() == ':'
-        && pin == "pin"
-        && args.delimiter() == Delimiter::Parenthesis;
-    let starts_async =
-        matches!(args.stream().into_iter().next(), Some(TokenTree::Ident(i)) if i == "async");
-    if !is_call || !starts_async {
-        return None;
-    }
-    // The path may be qualified (`::alloc::boxed::Box::pin`): keep every
-    // token of it, stopping at the statement before it.
-    let mut start = n - 5;
-    while start >= 2 {
-        match (&tokens[start - 2], &tokens[start - 1]) {
-            (TokenTree::Punct(a), TokenTree::Punct(b))
-                if a.as_char() == ':' && b.as_char() == ':' =>
-            {
-                start -= 2;
-                if let Some(TokenTree::Ident(_)) = start.checked_sub(1).map(|i| &tokens[i]) {
-                    start -= 1;
-                }
-            }
-            _ => break,
-        }
-    }
-    let before = tokens[..start].iter().cloned().collect();
-    let path = tokens[start..n - 1].iter().cloned().collect();
-    Some((before, path, args.stream()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,19 +101,5 @@ mod tests {
             quote!(#![allow(x)] #![deny(y)]).to_string()
         );
         assert_eq!(f.body.to_string(), quote!(let a = 1; a).to_string());
-    }
-
-    #[test]
-    fn async_trait_tails_are_found() {
-        let body = quote!(let x = 1; ::alloc::boxed::Box::pin(async move { x }));
-        let (before, path, future) = box_pin_tail(&body).unwrap();
-        assert_eq!(before.to_string(), quote!(let x = 1;).to_string());
-        assert_eq!(
-            path.to_string(),
-            quote!(::alloc::boxed::Box::pin).to_string()
-        );
-        assert_eq!(future.to_string(), quote!(async move { x }).to_string());
-        assert!(box_pin_tail(&quote!(Box::pin(ready(1)))).is_none());
-        assert!(box_pin_tail(&quote!(x + 1)).is_none());
     }
 }

@@ -2,67 +2,60 @@
 //!
 //! Use them through the `asdlc-metrics` crate, which re-exports them and
 //! provides the runtime the generated code calls into
-//! (`::asdlc_metrics::__private`). The documentation with examples lives on
-//! the re-exports in `asdlc-metrics`.
+//! (`::asdlc_metrics::__private`). Their documentation, with examples and
+//! the table of options, is on those re-exports; it is not repeated here,
+//! since rustdoc would show both texts on the re-exported page.
+//!
+//! Layout, after `thiserror`'s `impl` crate: `ast` is the parsed model,
+//! `attr` the one parser of the attribute syntax, `valid` every rule
+//! checked on the model, `expand` the generated code (one file per form),
+//! `fallback` what is emitted next to an error.
 #![forbid(unsafe_code)]
 
 use proc_macro::TokenStream;
+use syn::{DeriveInput, parse_macro_input};
 
+mod ast;
 mod attr;
-mod derive;
+mod expand;
+mod fallback;
 mod item;
-mod naming;
-mod wrap;
+mod valid;
 
-use attr::Macro;
+use ast::Which;
 
-/// Records the wall time of each call in a histogram,
-/// `asdlc_function_duration_seconds{function, module, result}` by default.
-///
-/// Options: `name = "asdlc_…_seconds"`, `help = "…"` (with `name`),
-/// `buckets = [..]`, `labels(key = "value", ..)`.
 #[proc_macro_attribute]
 pub fn timed(args: TokenStream, item: TokenStream) -> TokenStream {
-    wrap::expand(Macro::Timed, args.into(), item.into()).into()
+    expand::attribute(Which::Timed, args.into(), item.into()).into()
 }
 
-/// Counts calls by result, `asdlc_function_calls_total{function, module,
-/// result}` by default.
-///
-/// Options: `name = "asdlc_…_total"`, `help = "…"` (with `name`),
-/// `labels(key = "value", ..)`.
 #[proc_macro_attribute]
 pub fn counted(args: TokenStream, item: TokenStream) -> TokenStream {
-    wrap::expand(Macro::Counted, args.into(), item.into()).into()
+    expand::attribute(Which::Counted, args.into(), item.into()).into()
 }
 
-/// Keeps a gauge (`asdlc_active_tasks` by default) up by one while a call
-/// runs.
-///
-/// Options: `name = "…"`, `help = "…"` (with `name`), `labels(key = "value", ..)`.
 #[proc_macro_attribute]
 pub fn in_flight(args: TokenStream, item: TokenStream) -> TokenStream {
-    wrap::expand(Macro::InFlight, args.into(), item.into()).into()
+    expand::attribute(Which::InFlight, args.into(), item.into()).into()
 }
 
-/// Records a Redis operation in `asdlc_redis_operation_duration_seconds{operation}`
-/// and its failures in `asdlc_redis_operation_errors_total{operation}`.
-///
-/// `#[redis_op]` (operation = function name), `#[redis_op("xadd")]` or
-/// `#[redis_op(operation = "xadd")]`.
 #[proc_macro_attribute]
 pub fn redis_op(args: TokenStream, item: TokenStream) -> TokenStream {
-    wrap::expand(Macro::RedisOp, args.into(), item.into()).into()
+    expand::attribute(Which::RedisOp, args.into(), item.into()).into()
 }
 
-/// Registers a struct of metrics: `register(&Registry)` and `global()`.
 #[proc_macro_derive(Metrics, attributes(metrics, metric))]
 pub fn derive_metrics(input: TokenStream) -> TokenStream {
-    derive::metrics(input.into()).into()
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::metrics(&input)
+        .unwrap_or_else(|errors| fallback::metrics(&input, &errors))
+        .into()
 }
 
-/// Label values from a fieldless enum: one `snake_case` string per variant.
 #[proc_macro_derive(LabelValue, attributes(label))]
 pub fn derive_label_value(input: TokenStream) -> TokenStream {
-    derive::label_value(input.into()).into()
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::label_value(&input)
+        .unwrap_or_else(|errors| fallback::label_value(&input, &errors))
+        .into()
 }

@@ -246,6 +246,51 @@ pub fn check_label_name(name: &str) -> Result<(), NameError> {
     check_snake_case(name, "label")
 }
 
+/// Label names the function instrumentation (`#[timed]`, `#[counted]`) sets
+/// on its families itself, in this order; a user-given constant label may
+/// not reuse them.
+pub const FUNCTION_LABELS: [&str; 3] = ["function", "module", "result"];
+
+/// Checks a label value: it must not be empty, since Prometheus treats an
+/// empty label value as an absent label.
+///
+/// ```
+/// use asdlc_metrics_naming::check_label_value;
+///
+/// assert!(check_label_value("xadd").is_ok());
+/// assert!(check_label_value("").is_err());
+/// ```
+pub fn check_label_value(value: &str) -> Result<(), NameError> {
+    if value.is_empty() {
+        return Err(NameError::new(
+            "label value must not be empty (Prometheus treats an empty label value as no label)",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the name of a family that records durations (a `#[timed]`
+/// histogram): the rules of [`check_metric_name`] for a histogram, and the
+/// base unit `_seconds` at the end, since the recorded values are seconds.
+///
+/// ```
+/// use asdlc_metrics_naming::check_duration_name;
+///
+/// assert!(check_duration_name("asdlc_import_duration_seconds").is_ok());
+/// let err = check_duration_name("asdlc_import_duration").unwrap_err();
+/// assert_eq!(err.hint.as_deref(), Some("rename it to `asdlc_import_duration_seconds`"));
+/// ```
+pub fn check_duration_name(name: &str) -> Result<(), NameError> {
+    check_metric_name(name, Kind::Histogram)?;
+    if !name.ends_with("_seconds") {
+        return Err(NameError::new(
+            "#[timed] records seconds, so its family name must end in `_seconds`",
+        )
+        .hint(format!("rename it to `{name}_seconds`")));
+    }
+    Ok(())
+}
+
 /// Checks histogram bucket upper bounds: at least one, all finite, strictly
 /// increasing. On error, returns the index of the offending bound (0 for an
 /// empty list) with the reason.

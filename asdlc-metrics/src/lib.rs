@@ -86,10 +86,21 @@ pub use registry::Registry;
 pub use server::{
     MetricsServer, ServeError, ServerConfig, metrics_app, serve_app, serve_metrics, serve_registry,
 };
-pub use standard::{REDIS_BUCKETS, StandardMetrics, registry, standard};
+pub use standard::{StandardMetrics, registry, standard};
 
 pub(crate) use log::log_limited;
 
-/// The macros, re-exported so users depend on this crate only.
-#[allow(unused_imports)]
-pub use asdlc_metrics_macros::*;
+// The macros, re-exported so users depend on this crate only; their
+// documentation lives here, where users read it.
+#[doc = include_str!("../docs/macros/label_value.md")]
+pub use asdlc_metrics_macros::LabelValue;
+#[doc = include_str!("../docs/macros/metrics.md")]
+pub use asdlc_metrics_macros::Metrics;
+#[doc = include_str!("../docs/macros/counted.md")]
+pub use asdlc_metrics_macros::counted;
+#[doc = include_str!("../docs/macros/in_flight.md")]
+pub use asdlc_metrics_macros::in_flight;
+#[doc = include_str!("../docs/macros/redis_op.md")]
+pub use asdlc_metrics_macros::redis_op;
+#[doc = include_str!("../docs/macros/timed.md")]
+pub use asdlc_metrics_macros::timed;

@@ -4,12 +4,10 @@ use std::sync::LazyLock;
 
 use crate::{CounterVec, Gauge, GaugeVec, HistogramVec, Registry, ServiceInfo};
 
-/// Buckets of `asdlc_redis_operation_duration_seconds` (seconds).
-pub const REDIS_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5];
-
-/// The standard metric set (DESIGN.md), registered in the global registry
-/// and declared with `#[derive(Metrics)]` like any user's set: each field's
-/// doc comment is its HELP text.
+/// The standard metric set, registered in the global registry and declared
+/// with `#[derive(Metrics)]` like any user's set: each field's doc comment
+/// is its HELP text, and the derive lists the family names in
+/// [`StandardMetrics::NAMES`].
 ///
 /// | field | family | labels (besides `service`) |
 /// |---|---|---|
@@ -30,6 +28,8 @@ pub const REDIS_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
 /// can record what those do not see.
 ///
 /// ```
+/// assert_eq!(asdlc_metrics::StandardMetrics::NAMES.len(), 11);
+/// assert_eq!(asdlc_metrics::StandardMetrics::NAMES[0], "asdlc_service_info");
 /// let m = asdlc_metrics::standard();
 /// m.events_processed_total.with_label_values(&["task_created", "success"]).inc();
 /// m.active_tasks.inc();
@@ -117,23 +117,4 @@ pub fn registry() -> &'static Registry {
 /// The standard metric set in the global registry.
 pub fn standard() -> &'static StandardMetrics {
     &GLOBAL.standard
-}
-
-impl StandardMetrics {
-    /// The names of the nine standard families.
-    ///
-    /// ```
-    /// assert_eq!(asdlc_metrics::StandardMetrics::NAMES.len(), 9);
-    /// ```
-    pub const NAMES: [&'static str; 9] = [
-        "asdlc_service_info",
-        "asdlc_http_requests_total",
-        "asdlc_http_request_duration_seconds",
-        "asdlc_events_processed_total",
-        "asdlc_active_tasks",
-        "asdlc_active_workers",
-        "asdlc_redis_connection_up",
-        "asdlc_redis_operation_duration_seconds",
-        "asdlc_process_memory_bytes",
-    ];
 }

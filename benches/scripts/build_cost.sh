@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Build cost of the macros: a crate of 500 small functions, plain, with
-# #[timed] #[counted] on each, and with #[autometrics] on each. Dependencies
-# are built first; then each crate is rebuilt alone (touch + cargo build,
-# debug profile, 5 runs with hyperfine) — the cost a developer pays per edit.
+# #[timed] #[counted] on each, the same expansion written by hand (the lower
+# bound: what the generated code costs without running the macro), and with
+# #[autometrics] on each. Dependencies are built first; then each crate is
+# rebuilt alone (touch + cargo build, debug profile, 5 runs with hyperfine)
+# — the cost a developer pays per edit.
+#
+# BEFORE=<checkout of an older commit> adds that commit's macros as a row,
+# measured in the same run (e.g. `git worktree add /tmp/base <rev>`).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$repo/target/build-cost"
@@ -12,7 +17,8 @@ mkdir -p "$work"
 
 cat > "$work/Cargo.toml" <<TOML
 [workspace]
-members = ["plain", "asdlc", "autometrics"]
+members = ["plain", "asdlc", "hand", "autometrics"]
+exclude = ["before"]
 resolver = "3"
 
 [workspace.dependencies]
@@ -35,11 +41,47 @@ gen plain "" "" ""
 gen asdlc 'asdlc-metrics = { workspace = true }' 'use asdlc_metrics::{counted, timed};' $'#[timed]\n#[counted]'
 gen autometrics 'autometrics = { workspace = true }' 'use autometrics::autometrics;' '#[autometrics]'
 
+# What `#[timed] #[counted]` expands to on these functions, written by hand.
+mkdir -p "$work/hand/src"
+printf '[package]\nname = "gen-hand"\nversion = "0.0.0"\nedition = "2024"\npublish = false\n\n[dependencies]\nasdlc-metrics = { workspace = true }\n' > "$work/hand/Cargo.toml"
+for i in $(seq 1 $n); do
+  cat <<RUST
+pub fn f$i(x: u64) -> Result<u64, String> {
+    use ::asdlc_metrics::__private::{self as __asdlc, Classify as _};
+    static __ASDLC_SITE: __asdlc::Site = __asdlc::site(
+        "f$i", ::core::module_path!(), __asdlc::DEFAULT, __asdlc::DEFAULT, __asdlc::NONE, __asdlc::NO_OPERATION,
+    );
+    let mut guard = __asdlc::Guard::start(&__ASDLC_SITE);
+    let value: Result<u64, String> = 'body: {
+        if x == $i { break 'body Err("unlucky".to_owned()); }
+        Ok(x.wrapping_mul($i).rotate_left(7))
+    };
+    guard.set_outcome((&&&__asdlc::Probe(&value)).__asdlc_classify());
+    value
+}
+
+RUST
+done > "$work/hand/src/lib.rs"
+
+export CARGO_TARGET_DIR="$work/target"
 cd "$work"
 cargo build -q --workspace 2>&1 | tail -5
+runs=(
+  --prepare 'touch plain/src/lib.rs' -n plain 'cargo build -q -p gen-plain'
+  --prepare 'touch hand/src/lib.rs' -n 'hand-expanded (lower bound)' 'cargo build -q -p gen-hand'
+  --prepare 'touch asdlc/src/lib.rs' -n 'asdlc-metrics #[timed] #[counted]' 'cargo build -q -p gen-asdlc'
+)
+if [ -n "${BEFORE:-}" ]; then
+  before="$(cd "$BEFORE" && pwd)"
+  mkdir -p before/src
+  sed 's/gen-asdlc/gen-before/' asdlc/Cargo.toml | sed "s|{ workspace = true }|{ path = \"$before/asdlc-metrics\", default-features = false }|" > before/Cargo.toml
+  printf '\n[workspace]\n' >> before/Cargo.toml
+  cp asdlc/src/lib.rs before/src/lib.rs
+  cp Cargo.lock before/ # the same dependency versions as the other rows
+  (cd before && cargo build -q 2>&1 | tail -5)
+  runs+=(--prepare 'touch before/src/lib.rs' -n "asdlc-metrics #[timed] #[counted], before ($(git -C "$before" rev-parse --short HEAD))" 'cargo build -q --manifest-path before/Cargo.toml')
+fi
+runs+=(--prepare 'touch autometrics/src/lib.rs' -n 'autometrics #[autometrics]' 'cargo build -q -p gen-autometrics')
 out="$work/results.md"
-hyperfine --warmup 1 --runs 5 --export-markdown "$out" \
-  --prepare 'touch plain/src/lib.rs' -n plain 'cargo build -q -p gen-plain' \
-  --prepare 'touch asdlc/src/lib.rs' -n 'asdlc-metrics #[timed] #[counted]' 'cargo build -q -p gen-asdlc' \
-  --prepare 'touch autometrics/src/lib.rs' -n 'autometrics #[autometrics]' 'cargo build -q -p gen-autometrics'
+hyperfine --warmup 1 --runs 5 --export-markdown "$out" "${runs[@]}"
 cat "$out"

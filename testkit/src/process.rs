@@ -48,8 +48,20 @@ impl Process {
     ///
     /// # Errors
     /// When the process cannot be started.
-    pub fn spawn(mut command: Command) -> Result<Process, String> {
-        command.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    pub fn spawn(command: Command) -> Result<Process, String> {
+        Self::spawn_with_stderr(command, Stdio::inherit())
+    }
+
+    /// [`Process::spawn`] with stderr going to `stderr` (a log file a test
+    /// reads afterwards).
+    ///
+    /// # Errors
+    /// When the process cannot be started.
+    pub fn spawn_with_stderr(
+        mut command: Command,
+        stderr: impl Into<Stdio>,
+    ) -> Result<Process, String> {
+        command.stdout(Stdio::piped()).stderr(stderr);
         let mut process = Process::start(command)?;
         let stdout: ChildStdout = process.child.stdout.take().ok_or("no stdout")?;
         let (tx, lines) = mpsc::channel();

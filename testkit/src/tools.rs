@@ -35,6 +35,18 @@ pub const VMALERT: Tool = Tool {
     package: "victoria-metrics",
 };
 
+/// `vmagent`, from Debian's `victoria-metrics` package.
+pub const VMAGENT: Tool = Tool {
+    binary: "vmagent",
+    package: "victoria-metrics",
+};
+
+/// `vmauth`, from Debian's `victoria-metrics` package.
+pub const VMAUTH: Tool = Tool {
+    binary: "vmauth",
+    package: "victoria-metrics",
+};
+
 /// Alertmanager, from Debian's `prometheus-alertmanager` package.
 pub const ALERTMANAGER: Tool = Tool {
     binary: "prometheus-alertmanager",

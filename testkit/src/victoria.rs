@@ -17,22 +17,11 @@
 //! [`VictoriaMetrics::import_prometheus`] returns (it forces a flush).
 
 use std::fmt::Write as _;
-use std::fs::File;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::net::{free_port, loopback};
-use crate::process::Process;
+use crate::daemon::Daemon;
 use crate::tools::VICTORIA_METRICS;
-
-/// How long [`VictoriaMetrics::start_with`] waits for `/health`.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How often a start is tried on a fresh port when the one picked was taken
-/// in the meantime.
-const START_ATTEMPTS: usize = 3;
 
 /// How a [`VictoriaMetrics`] is started.
 #[derive(Debug, Clone)]
@@ -90,13 +79,13 @@ impl Options {
 /// its data.
 #[derive(Debug)]
 pub struct VictoriaMetrics {
-    process: Process,
-    addr: SocketAddr,
+    daemon: Daemon,
+    /// Its command line, for [`VictoriaMetrics::restart`].
+    args: Vec<String>,
     client: reqwest::Client,
-    log: PathBuf,
-    // Dropped after `process` (fields drop in declaration order), so the
+    // Dropped after `daemon` (fields drop in declaration order), so the
     // data directory outlives the server.
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl VictoriaMetrics {
@@ -115,106 +104,73 @@ impl VictoriaMetrics {
     /// cannot be started, exits, or does not answer in time (the message
     /// quotes the end of its log).
     pub async fn start_with(options: Options) -> Result<Self, String> {
-        let binary = VICTORIA_METRICS.path()?;
-        let mut last_error = String::new();
-        for _ in 0..START_ATTEMPTS {
-            let dir = tempfile::Builder::new()
-                .prefix("victoria-metrics-")
-                .tempdir()
-                .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-            let addr = loopback(free_port());
-            let mut args = vec![
-                format!("-storageDataPath={}", dir.path().join("data").display()),
-                format!("-httpListenAddr={addr}"),
-                format!(
-                    "-search.latencyOffset={}ms",
-                    options.latency_offset.as_millis()
-                ),
-                "-retentionPeriod=100y".to_owned(),
-                "-loggerLevel=WARN".to_owned(),
-            ];
-            let config = match (&options.scrape_config, &options.scrape) {
-                (Some(yaml), _) => Some(yaml.clone()),
-                (None, Some(scrape)) => Some(scrape_config(scrape)),
-                (None, None) => None,
-            };
-            if let Some(config) = config {
-                let path = dir.path().join("scrape.yml");
-                std::fs::write(&path, config)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                args.push(format!("-promscrape.config={}", path.display()));
-            }
-            let log = dir.path().join("victoria-metrics.log");
-            let out = File::create(&log).map_err(|e| format!("cannot create the log: {e}"))?;
-            let err = out
-                .try_clone()
-                .map_err(|e| format!("cannot share the log: {e}"))?;
-            let mut command = Command::new(&binary);
-            command
-                .args(&args)
-                .stdin(Stdio::null())
-                .stdout(out)
-                .stderr(err);
-            let mut vm = VictoriaMetrics {
-                process: Process::start(command)?,
-                addr,
-                client: crate::http::client(),
-                log,
-                _dir: dir,
-            };
-            match vm.wait_healthy().await {
-                Ok(()) => return Ok(vm),
-                // Another process took the port between picking and binding.
-                Err(e) if e.contains("address already in use") => last_error = e,
-                Err(e) => return Err(e),
-            }
+        let dir = tempfile::Builder::new()
+            .prefix("victoria-metrics-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        let mut common = vec![
+            format!("-storageDataPath={}", dir.path().join("data").display()),
+            format!(
+                "-search.latencyOffset={}ms",
+                options.latency_offset.as_millis()
+            ),
+            "-retentionPeriod=100y".to_owned(),
+            "-loggerLevel=WARN".to_owned(),
+        ];
+        let config = match (&options.scrape_config, &options.scrape) {
+            (Some(yaml), _) => Some(yaml.clone()),
+            (None, Some(scrape)) => Some(scrape_config(scrape)),
+            (None, None) => None,
+        };
+        if let Some(config) = config {
+            let path = dir.path().join("scrape.yml");
+            std::fs::write(&path, config)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            common.push(format!("-promscrape.config={}", path.display()));
         }
-        Err(last_error)
+        let args = |addr: SocketAddr| {
+            let mut args = common.clone();
+            args.push(format!("-httpListenAddr={addr}"));
+            args
+        };
+        let daemon = Daemon::start(VICTORIA_METRICS, dir.path(), &args).await?;
+        Ok(VictoriaMetrics {
+            args: args(daemon.addr()),
+            daemon,
+            client: crate::http::client(),
+            dir,
+        })
     }
 
-    async fn wait_healthy(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + START_TIMEOUT;
-        let health = format!("{}/health", self.url());
-        loop {
-            if let Some(status) = self.process.wait_timeout(Duration::ZERO) {
-                return Err(format!(
-                    "victoria-metrics exited ({status}) before answering /health; its log:\n{}",
-                    self.log_tail()
-                ));
-            }
-            let answer = self
-                .client
-                .get(&health)
-                .timeout(Duration::from_secs(1))
-                .send()
-                .await;
-            if answer.is_ok_and(|a| a.status().is_success()) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "victoria-metrics did not answer {health} within {START_TIMEOUT:?}; its log:\n{}",
-                    self.log_tail()
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    /// Stops it gracefully (SIGTERM: it writes what it holds in memory to
+    /// disk) and waits for the exit; the data directory stays. Queries
+    /// fail until [`VictoriaMetrics::restart`].
+    pub fn stop(&mut self) {
+        self.daemon.stop();
     }
 
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
+    /// Starts it again on the same address with the same data directory
+    /// and flags (after [`VictoriaMetrics::stop`], or after a crash), and
+    /// waits until `/health` answers.
+    ///
+    /// # Errors
+    /// As [`VictoriaMetrics::start_with`]; also when the address was taken
+    /// while it was down.
+    pub async fn restart(&mut self) -> Result<(), String> {
+        self.daemon.stop();
+        self.daemon =
+            Daemon::start_on(VICTORIA_METRICS, self.dir.path(), self.addr(), &self.args).await?;
+        Ok(())
     }
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.daemon.addr()
     }
 
     /// `http://127.0.0.1:<port>`, no trailing slash.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.daemon.url()
     }
 
     /// Feeds Prometheus text-format lines (`name{labels} value [ms]`)
@@ -298,6 +254,7 @@ fn scrape_config(scrape: &Scrape) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::loopback;
 
     #[test]
     fn writes_a_scrape_config() {

@@ -112,3 +112,17 @@ fn function_series(
     labels.extend(result.map(|r| ("result", r)));
     s.sum(name, &labels)
 }
+
+/// The standard families (`StandardMetrics::NAMES`) that export from the
+/// start. A labelled family exports once it has a series; these two get
+/// theirs only from traffic the startup checks do not make (an HTTP request
+/// in flight, a failed Redis operation).
+pub fn standard_families_exported_at_start() -> impl Iterator<Item = &'static str> {
+    const AFTER_TRAFFIC: [&str; 2] = [
+        "asdlc_http_requests_in_flight",
+        "asdlc_redis_operation_errors_total",
+    ];
+    let names = asdlc_metrics::StandardMetrics::NAMES;
+    assert!(AFTER_TRAFFIC.iter().all(|n| names.contains(n)));
+    names.into_iter().filter(|n| !AFTER_TRAFFIC.contains(n))
+}

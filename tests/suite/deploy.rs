@@ -1,10 +1,11 @@
 //! Every scrape configuration in deploy/ is accepted by VictoriaMetrics'
-//! own parser (`-promscrape.config.dryRun`, strict: unknown fields fail).
+//! own parser (`-promscrape.config.dryRun`, strict: unknown fields fail),
+//! and the vmagent ones by `vmagent -dryRun` too.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use asdlc_testkit::tools::VICTORIA_METRICS;
+use asdlc_testkit::tools::{VICTORIA_METRICS, VMAGENT};
 
 /// YAML files under `dir` that hold a `scrape_configs:` section.
 fn scrape_configs(dir: &Path, found: &mut Vec<PathBuf>) {
@@ -32,23 +33,43 @@ fn every_scrape_config_passes_victoria_metrics_dry_run() {
         .iter()
         .map(|p| p.strip_prefix(&deploy).unwrap().display().to_string())
         .collect();
-    assert_eq!(names, ["kubernetes/scrape-config.yml", "vmagent.yml"]);
+    assert_eq!(
+        names,
+        [
+            "kubernetes/scrape-config.yml",
+            "vmagent-remote-write.yml",
+            "vmagent.yml"
+        ]
+    );
 
-    let binary = VICTORIA_METRICS.path().unwrap();
+    // Every config by victoria-metrics' parser; the vmagent ones also by
+    // vmagent's own dry run, since vmagent is what runs them.
+    let victoria = VICTORIA_METRICS.path().unwrap();
+    let vmagent = VMAGENT.path().unwrap();
     for config in &configs {
-        let out = Command::new(&binary)
-            .arg(format!("-promscrape.config={}", config.display()))
-            .arg("-promscrape.config.dryRun")
-            .arg("-loggerLevel=ERROR")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{} rejected: {}{}",
-            config.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let mut checks = vec![(&victoria, "-promscrape.config.dryRun")];
+        if config
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("vmagent"))
+        {
+            checks.push((&vmagent, "-dryRun"));
+        }
+        for (binary, dry_run) in checks {
+            let out = Command::new(binary)
+                .arg(format!("-promscrape.config={}", config.display()))
+                .arg(dry_run)
+                .arg("-loggerLevel=ERROR")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{} rejected by {}: {}{}",
+                config.display(),
+                binary.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
     }
 }
 

@@ -56,14 +56,27 @@ pub(crate) fn workers(port: u16, redis: &str, work_ms: Option<u64>) -> Process {
 
 /// deploy/vmagent.yml with the two services on local ports, scraped every second.
 pub(crate) fn scrape_config(orchestrator: u16, workers: u16) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/vmagent.yml");
-    let config = std::fs::read_to_string(path).unwrap();
-    assert!(config.contains("orchestrator:8080") && config.contains("workers:8081"));
-    config
-        .replace("orchestrator:8080", &format!("127.0.0.1:{orchestrator}"))
-        .replace("workers:8081", &format!("127.0.0.1:{workers}"))
-        .replace("15s", "1s")
-        .replace("10s", "1s")
+    deploy_config(
+        "vmagent.yml",
+        [
+            ("orchestrator:8080", orchestrator),
+            ("workers:8081", workers),
+        ],
+    )
+}
+
+/// `deploy/<file>` with each target (`host:port`, which must be there)
+/// moved to `127.0.0.1:<port>`, and 15 s / 10 s intervals made 1 s.
+pub(crate) fn deploy_config(file: &str, targets: [(&str, u16); 2]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("deploy")
+        .join(file);
+    let mut config = std::fs::read_to_string(path).unwrap();
+    for (target, port) in targets {
+        assert!(config.contains(target), "{file} has no {target}");
+        config = config.replace(target, &format!("127.0.0.1:{port}"));
+    }
+    config.replace("15s", "1s").replace("10s", "1s")
 }
 
 pub(crate) struct Api {
@@ -89,7 +102,7 @@ impl Api {
     }
 
     /// Posts `n` tasks and returns their ids.
-    async fn post_tasks(&self, n: usize) -> Vec<String> {
+    pub(crate) async fn post_tasks(&self, n: usize) -> Vec<String> {
         let mut ids = Vec::with_capacity(n);
         for i in 0..n {
             let response = self.post_task(&format!("task {i}")).await;
@@ -101,7 +114,7 @@ impl Api {
     }
 
     /// `GET path?query` on the orchestrator, as JSON.
-    async fn get_json(&self, path: &str, query: &[(&str, &str)]) -> Value {
+    pub(crate) async fn get_json(&self, path: &str, query: &[(&str, &str)]) -> Value {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
@@ -151,7 +164,7 @@ impl Api {
     }
 
     /// The single value of an instant PromQL query, through the proxy.
-    async fn query(&self, promql: &str) -> Option<f64> {
+    pub(crate) async fn query(&self, promql: &str) -> Option<f64> {
         let response = self
             .http
             .get(format!("{}/api/metrics/query", self.base))
@@ -166,7 +179,7 @@ impl Api {
         value.parse().ok()
     }
 
-    async fn wait_for_query(&self, promql: &str, expected: f64) {
+    pub(crate) async fn wait_for_query(&self, promql: &str, expected: f64) {
         let deadline = Instant::now() + PATIENCE;
         loop {
             let value = self.query(promql).await;

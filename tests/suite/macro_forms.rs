@@ -301,3 +301,67 @@ async fn all_attributes_together_in_any_order() {
     let s = scrape();
     assert_eq!(s.value("asdlc_forms_in_flight", &[]), 0.0);
 }
+
+// Bodies whose only early exits are `return`s: the expansion runs them in a
+// labelled block (each `return` a `break` out of it) instead of a closure.
+#[timed]
+#[counted]
+fn first_multiple(of: u32, items: &[u32]) -> Result<u32, String> {
+    for item in items {
+        if item % of == 0 {
+            return Ok(*item);
+        }
+    }
+    if items.is_empty() {
+        return Err("empty".to_owned());
+    }
+    Err("none".to_owned())
+}
+
+#[counted]
+fn stop_early(stop: bool, seen: &mut Vec<u8>) {
+    seen.push(1);
+    if stop {
+        return;
+    }
+    seen.push(2);
+}
+
+struct Slots {
+    slots: Vec<u8>,
+}
+
+impl Slots {
+    #[counted]
+    fn slot(&mut self, i: usize) -> &mut u8 {
+        if i >= self.slots.len() {
+            return &mut self.slots[0];
+        }
+        &mut self.slots[i]
+    }
+}
+
+#[test]
+fn early_returns_without_question_mark_are_classified_by_their_value() {
+    assert_eq!(first_multiple(3, &[1, 6, 9]), Ok(6));
+    assert_eq!(first_multiple(3, &[]), Err("empty".to_owned()));
+    assert_eq!(first_multiple(3, &[1, 2]), Err("none".to_owned()));
+    assert_eq!(calls(&scrape(), MODULE, "first_multiple", Some("ok")), 1.0);
+    assert_eq!(
+        calls(&scrape(), MODULE, "first_multiple", Some("error")),
+        2.0
+    );
+    assert_eq!(timings(&scrape(), MODULE, "first_multiple", None), 3.0);
+
+    let mut seen = Vec::new();
+    stop_early(true, &mut seen);
+    stop_early(false, &mut seen);
+    assert_eq!(seen, [1, 1, 2]);
+    assert_eq!(calls(&scrape(), MODULE, "stop_early", Some("ok")), 2.0);
+
+    let mut slots = Slots { slots: vec![0, 0] };
+    *slots.slot(1) = 7;
+    *slots.slot(9) = 3;
+    assert_eq!(slots.slots, [3, 7]);
+    assert_eq!(calls(&scrape(), MODULE, "slot", Some("ok")), 2.0);
+}

@@ -323,3 +323,25 @@ async fn redis_op_records_duration_errors_and_connection_state() {
         1.0
     );
 }
+
+// `labels` on `#[in_flight]` need a name (without one it is a compile error,
+// see the macros' UI tests): the gauge is then a family of its own.
+#[in_flight(
+    name = "asdlc_macros_test_queue_in_flight",
+    help = "Jobs running, by queue.",
+    labels(queue = "main")
+)]
+fn run_queue_job() -> f64 {
+    scrape().value("asdlc_macros_test_queue_in_flight", &[("queue", "main")])
+}
+
+#[test]
+fn in_flight_with_labels_and_a_name_exports_its_labelled_gauge() {
+    assert_eq!(run_queue_job(), 1.0, "up while the call runs");
+    let s = scrape();
+    assert_eq!(
+        s.value("asdlc_macros_test_queue_in_flight", &[("queue", "main")]),
+        0.0
+    );
+    assert_eq!(s.types["asdlc_macros_test_queue_in_flight"], "gauge");
+}

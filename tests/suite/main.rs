@@ -23,4 +23,5 @@ mod redis_bounds;
 mod registry;
 mod rules;
 mod server;
+mod vmagent;
 mod workers;

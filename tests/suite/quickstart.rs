@@ -10,7 +10,7 @@ use asdlc_testkit::net::free_port;
 use asdlc_testkit::process::{Process, example_binary};
 use asdlc_testkit::promtool;
 
-use crate::common::gunzip;
+use crate::common::{gunzip, standard_families_exported_at_start};
 
 /// A hang guard for the simulated traffic to reach every family; never a
 /// speed assertion.
@@ -34,8 +34,7 @@ async fn scrape_until_every_family_has_a_sample(url: &str) -> (Vec<u8>, Scrape) 
         let body = gunzip(&response.bytes().await.unwrap());
         let scrape = Scrape::parse(std::str::from_utf8(&body).unwrap());
         saw_a_task_in_flight |= scrape.value("asdlc_active_tasks", &[]) > 0.0;
-        let missing: Vec<&str> = asdlc_metrics::StandardMetrics::NAMES
-            .into_iter()
+        let missing: Vec<&str> = standard_families_exported_at_start()
             .filter(|name| {
                 !scrape
                     .samples

@@ -5,7 +5,7 @@ use asdlc_metrics::{
     MetricKind, Registry,
 };
 
-use crate::common::{init_global, scrape_of};
+use crate::common::{init_global, scrape_of, standard_families_exported_at_start};
 
 #[test]
 fn registering_the_same_shape_twice_returns_the_existing_metric() {
@@ -152,7 +152,7 @@ fn every_series_of_every_family_carries_the_service_label() {
         .iter()
         .map(|s| scrape.family_of(&s.name))
         .collect();
-    for name in asdlc_metrics::StandardMetrics::NAMES {
+    for name in standard_families_exported_at_start() {
         #[cfg(not(target_os = "linux"))]
         if name == "asdlc_process_memory_bytes" {
             continue;

@@ -8,7 +8,7 @@ use asdlc_testkit::http;
 use asdlc_testkit::{exposition::Scrape, promtool};
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 
-use crate::common::{gunzip, init_global};
+use crate::common::{gunzip, init_global, standard_families_exported_at_start};
 
 /// A registry whose output does not change between scrapes.
 fn fixed_registry() -> Registry {
@@ -119,7 +119,7 @@ async fn the_global_endpoint_passes_promtool_with_and_without_gzip() {
     promtool::check_metrics(&unzipped).unwrap();
 
     let scrape = Scrape::parse(std::str::from_utf8(&unzipped).unwrap());
-    for name in asdlc_metrics::StandardMetrics::NAMES {
+    for name in standard_families_exported_at_start() {
         #[cfg(not(target_os = "linux"))]
         if name == "asdlc_process_memory_bytes" {
             continue;

@@ -10,5 +10,8 @@ mod proto;
 mod text;
 
 pub(crate) use proto::write_proto_family;
-pub(crate) use text::f64_to_string;
 pub use text::{FamilyWriter, LabelRender, TextWriter};
+// The proxy quotes service names in PromQL with the same escapes.
+#[cfg(feature = "proxy")]
+pub(crate) use text::escape_label_value_into;
+pub(crate) use text::f64_to_string;

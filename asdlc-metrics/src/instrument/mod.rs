@@ -6,6 +6,7 @@
 //! unit-tested once, and the generated code stays a few lines.
 
 pub mod __private;
+pub(crate) mod compact_site;
 pub(crate) mod guard;
 pub(crate) mod outcome;
 pub(crate) mod redis_op;

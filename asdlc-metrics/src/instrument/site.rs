@@ -18,8 +18,9 @@ use crate::{Gauge, GaugeVec, Metric, Opts};
 pub const FUNCTION_DURATION: &str = "asdlc_function_duration_seconds";
 /// Default family of `#[counted]`.
 pub const FUNCTION_CALLS: &str = "asdlc_function_calls_total";
-/// Label names of the function families.
-const FUNCTION_LABELS: [&str; 3] = ["function", "module", "result"];
+/// Label names of the function families (shared with the macros, which
+/// reject them as user labels).
+use asdlc_metrics_naming::FUNCTION_LABELS;
 
 /// Options of one metric of a call site, as written in the attribute.
 #[derive(Debug, Clone, Copy)]

@@ -3,16 +3,18 @@
 //! already read Prometheus errors read ours without a special case.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-/// An error answer: its HTTP status, the `errorType` and the message.
+/// An error answer: its HTTP status, the `errorType`, the message and any
+/// header the status calls for (`Retry-After`, `WWW-Authenticate`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ApiError {
     pub(crate) status: StatusCode,
     pub(crate) error_type: &'static str,
     pub(crate) message: String,
+    pub(crate) header: Option<(HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
@@ -38,11 +40,33 @@ impl ApiError {
         Self::new(StatusCode::BAD_GATEWAY, "bad_gateway", message)
     }
 
+    /// 401 `unauthorized`: the proxy's own token is missing or wrong.
+    pub(crate) fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message).with_header(
+            axum::http::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer"),
+        )
+    }
+
+    /// An upstream 4xx whose body is not JSON (vmauth refusing credentials,
+    /// a path the upstream does not serve), with its status kept:
+    /// `errorType` by status.
+    pub(crate) fn upstream_refusal(status: StatusCode, message: impl Into<String>) -> Self {
+        Self::new(status, error_type_of(status), message)
+    }
+
+    /// The same answer with `name: value` added.
+    pub(crate) fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.header = Some((name, value));
+        self
+    }
+
     fn new(status: StatusCode, error_type: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             error_type,
             message: message.into(),
+            header: None,
         }
     }
 }
@@ -68,7 +92,11 @@ impl IntoResponse for ApiError {
             error_type: self.error_type,
             error: &self.message,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some((name, value)) = self.header {
+            response.headers_mut().insert(name, value);
+        }
+        response
     }
 }
 
@@ -77,6 +105,8 @@ impl IntoResponse for ApiError {
 fn error_type_of(status: StatusCode) -> &'static str {
     match status {
         StatusCode::NOT_FOUND => "not_found",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
         StatusCode::SERVICE_UNAVAILABLE => "unavailable",
         StatusCode::GATEWAY_TIMEOUT => "timeout",
         s if s.is_client_error() => "bad_data",

@@ -26,6 +26,14 @@
 //! * `/health` always answers 200 with `{"status":"healthy"}`,
 //!   `{"status":"degraded","upstream_status":N}` or
 //!   `{"status":"unhealthy","error":"…"}`, within its timeout.
+//! * Upstream: any Prometheus-API URL with a path prefix (vmselect's
+//!   `/select/<tenant>/prometheus`), credentials from its userinfo or a
+//!   bearer token, never shown in `Debug`, errors or logs. A plain-text
+//!   4xx (vmauth refusing credentials) keeps its status as a JSON error.
+//! * Front door: an optional required bearer token (401), a limit on
+//!   queries in flight (503 with `Retry-After`), both counted in
+//!   `asdlc_proxy_rejected_total{reason}`, and an optional scope that
+//!   confines every query to given services.
 //!
 //! ```no_run
 //! # #[tokio::main]
@@ -43,9 +51,15 @@
 
 mod config;
 mod errors;
+mod front_door;
 mod routes;
+mod scope;
+mod secret;
 mod upstream;
 mod validate;
 
-pub use config::{ConfigError, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_URL, ProxyConfig, URL_ENV};
+pub use config::{
+    BEARER_TOKEN_ENV, ConfigError, DEFAULT_MAX_CONCURRENT_QUERIES, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_URL, PROXY_SERVICES_ENV, PROXY_TOKEN_ENV, ProxyConfig, URL_ENV,
+};
 pub use routes::{FALLBACK_HEADER, SERVICES_QUERY, router};

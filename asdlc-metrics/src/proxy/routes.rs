@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use super::config::ProxyConfig;
 use super::errors::{ApiError, prometheus_errors};
+use super::front_door::{FrontDoor, require_token};
 use super::upstream::{Answer, Health, Upstream};
 use super::validate::{InstantParams, InstantQuery, Params, RangeParams, RangeQuery};
 
@@ -37,8 +38,8 @@ pub const FALLBACK_HEADER: &str = "x-asdlc-fallback";
 /// ```
 pub const SERVICES_QUERY: &str = "group by (service) (asdlc_service_info)";
 
-/// What every handler shares: the upstream (with the one client) and the
-/// per-endpoint settings.
+/// What every handler shares: the upstream (with the one client), the
+/// per-endpoint settings, the front door and the service scope.
 #[derive(Debug)]
 struct Proxy {
     upstream: Upstream,
@@ -47,11 +48,16 @@ struct Proxy {
     services_timeout: Duration,
     health_timeout: Duration,
     fallback_services: Vec<String>,
+    door: Arc<FrontDoor>,
+    /// `extra_filters[]` sent with every query; empty when unscoped.
+    scope: Vec<(&'static str, String)>,
 }
 
 /// The query proxy's routes, under `/api/metrics`: `GET /query_range`,
 /// `GET /query`, `GET /services` and `GET /health`, forwarding to the
-/// VictoriaMetrics of `config` with `config`'s one HTTP client.
+/// VictoriaMetrics of `config` with `config`'s one HTTP client (and
+/// credentials), behind `config`'s front door: the token it requires, its
+/// limit on queries in flight, its service scope.
 ///
 /// The router carries its own state and fits any app's state type `S`:
 /// `.merge()` it into your app.
@@ -83,13 +89,24 @@ pub fn router<S>(config: ProxyConfig) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
+    let door = Arc::new(FrontDoor::new(&config));
+    let upstream = Upstream::new(&config);
+    // A scoped proxy knows at most its own services, also when it falls
+    // back.
+    let fallback_services = if config.scope.is_empty() {
+        config.fallback_services
+    } else {
+        config.scope.clone()
+    };
     let proxy = Arc::new(Proxy {
-        upstream: Upstream::new(&config),
+        upstream,
         range_timeout: config.range_timeout,
         instant_timeout: config.instant_timeout,
         services_timeout: config.services_timeout,
         health_timeout: config.health_timeout,
-        fallback_services: config.fallback_services,
+        fallback_services,
+        door: Arc::clone(&door),
+        scope: super::scope::filters(&config.scope),
     });
     Router::new()
         .route("/api/metrics/query_range", get(query_range))
@@ -99,6 +116,8 @@ where
         // On the routes, where axum's own 405 (a POST) is made, so it gets
         // the shape too; not on the fallback, which a merge makes the app's.
         .route_layer(axum::middleware::map_response(prometheus_errors))
+        // Outermost: without the token nothing else is looked at.
+        .route_layer(axum::middleware::from_fn_with_state(door, require_token))
         .with_state(proxy)
 }
 
@@ -133,11 +152,31 @@ impl Proxy {
         timeout: Duration,
     ) -> Result<Response, ApiError> {
         let answer = self
-            .upstream
-            .get(url, params, timeout)
+            .ask(url, params, timeout)
             .await
             .inspect_err(log_failure)?;
         Ok(pass_through(answer))
+    }
+
+    /// One upstream query within the concurrency limit, scoped: the only
+    /// way a handler reaches the upstream's query endpoints.
+    async fn ask(
+        &self,
+        url: &Url,
+        params: &[(&str, String)],
+        timeout: Duration,
+    ) -> Result<Answer, ApiError> {
+        let _slot = self.door.admit_query()?;
+        if self.scope.is_empty() {
+            self.upstream.get(url, params, timeout).await
+        } else {
+            let scoped: Vec<(&str, String)> = params
+                .iter()
+                .cloned()
+                .chain(self.scope.iter().cloned())
+                .collect();
+            self.upstream.get(url, &scoped, timeout).await
+        }
     }
 }
 
@@ -164,8 +203,7 @@ fn pass_through(answer: Answer) -> Response {
 async fn services(State(proxy): State<Arc<Proxy>>) -> Response {
     let params = [("query", SERVICES_QUERY.to_owned())];
     let known = proxy
-        .upstream
-        .get(&proxy.upstream.query_url, &params, proxy.services_timeout)
+        .ask(&proxy.upstream.query_url, &params, proxy.services_timeout)
         .await
         .and_then(service_names);
     match known {

@@ -12,11 +12,12 @@ use serde::de::IgnoredAny;
 
 use super::config::ProxyConfig;
 use super::errors::ApiError;
+use super::secret::Credentials;
 
 /// How much of a non-JSON or 5xx body an error message quotes.
 const QUOTE_BYTES: usize = 512;
 
-/// The upstream endpoints and the shared client.
+/// The upstream endpoints, the shared client and the credentials.
 #[derive(Debug)]
 pub(crate) struct Upstream {
     client: reqwest::Client,
@@ -24,6 +25,7 @@ pub(crate) struct Upstream {
     pub(crate) query_range_url: Url,
     health_url: Url,
     max_bytes: usize,
+    credentials: Option<Credentials>,
 }
 
 /// An answer to pass on: a 2xx (as 200) or a 4xx, its body checked to be
@@ -51,8 +53,28 @@ impl Upstream {
             client: config.client.clone(),
             query_url: config.endpoint("/api/v1/query"),
             query_range_url: config.endpoint("/api/v1/query_range"),
-            health_url: config.endpoint("/health"),
+            health_url: health_url(config),
             max_bytes: config.max_response_bytes,
+            credentials: config.credentials.clone(),
+        }
+    }
+
+    /// A GET of `url` with the credentials, if any.
+    fn request(&self, url: &Url) -> reqwest::RequestBuilder {
+        let request = self.client.get(url.clone());
+        match &self.credentials {
+            Some(credentials) => credentials.apply(request),
+            None => request,
+        }
+    }
+
+    /// `text` with the credentials' secret taken out: upstream bodies are
+    /// quoted in answers and logs, and an auth front may echo what it
+    /// refused.
+    fn redact(&self, text: String) -> String {
+        match &self.credentials {
+            Some(credentials) => credentials.redact(&text),
+            None => text,
         }
     }
 
@@ -78,8 +100,7 @@ impl Upstream {
 
     async fn exchange(&self, url: &Url, params: &[(&str, String)]) -> Result<Answer, ApiError> {
         let mut response = self
-            .client
-            .get(url.clone())
+            .request(url)
             .query(params)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
@@ -97,16 +118,28 @@ impl Upstream {
             // VictoriaMetrics' own error (422 for every query error): its
             // status and body are the most precise answer there is.
             Ok(Answer { status, body })
+        } else if status.is_client_error() {
+            // A refusal in plain text: vmauth's 401 (no credentials) or 400
+            // (credentials it does not know), a 404 for a path prefix the
+            // upstream does not serve. Its status says more than a 502
+            // would; the body becomes the message.
+            Err(ApiError::upstream_refusal(
+                status,
+                self.redact(format!(
+                    "VictoriaMetrics answered {status}: {}",
+                    quote(&body)
+                )),
+            ))
         } else if status.is_server_error() {
-            Err(ApiError::bad_gateway(format!(
+            Err(ApiError::bad_gateway(self.redact(format!(
                 "VictoriaMetrics answered {status}: {}",
                 upstream_message(&body)
-            )))
-        } else if status.is_success() || status.is_client_error() {
-            Err(ApiError::bad_gateway(format!(
+            ))))
+        } else if status.is_success() {
+            Err(ApiError::bad_gateway(self.redact(format!(
                 "VictoriaMetrics answered {status} with a body that is not JSON: {}",
                 quote(&body)
-            )))
+            ))))
         } else {
             Err(ApiError::bad_gateway(format!(
                 "VictoriaMetrics answered {status}, which the proxy does not pass on"
@@ -146,7 +179,7 @@ impl Upstream {
 
     /// GETs `/health`, within `timeout`.
     pub(crate) async fn health(&self, timeout: Duration) -> Health {
-        let check = self.client.get(self.health_url.clone()).send();
+        let check = self.request(&self.health_url).send();
         match tokio::time::timeout(timeout, check).await {
             Ok(Ok(response)) if response.status() == StatusCode::OK => Health::Healthy,
             Ok(Ok(response)) => Health::Degraded(response.status().as_u16()),
@@ -156,6 +189,20 @@ impl Upstream {
                 DisplayDuration(timeout)
             )),
         }
+    }
+}
+
+/// Where health is asked: `/health` of a plain upstream; under a path
+/// prefix (`/select/0/prometheus`, `/prometheus`) there is no `/health`
+/// (VictoriaMetrics answers 400 for `/prometheus/health`), so the cheapest
+/// query there is, `query=1`, which also proves the credentials work.
+fn health_url(config: &ProxyConfig) -> Url {
+    if config.base.path().trim_end_matches('/').is_empty() {
+        config.endpoint("/health")
+    } else {
+        let mut url = config.endpoint("/api/v1/query");
+        url.set_query(Some("query=1"));
+        url
     }
 }
 

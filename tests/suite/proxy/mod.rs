@@ -1,11 +1,15 @@
 //! The query proxy, one concern per file: real data through a real
 //! victoria-metrics, every validation rule, every upstream failure (against
-//! a fake upstream the test controls), the client and router, and property
+//! a fake upstream the test controls), the client and router, path
+//! prefixes and vmauth, the front door, service scoping, and property
 //! tests. This file holds what they share.
 
 mod client;
+mod front_door;
 mod properties;
 mod real_data;
+mod scoping;
+mod upstream_auth;
 mod upstream_faults;
 mod validation;
 
@@ -24,6 +28,15 @@ use tower::ServiceExt as _;
 /// 2024-05-01T12:00:00Z. Imported samples sit at fixed past times, so RFC
 /// 3339 literals can name them (the kit keeps 100 years of data).
 const T0: i64 = 1_714_564_800;
+
+/// Ten seconds ago in unix milliseconds: a sample there is what queries at
+/// "now" see (`/services` asks at now), past the kit's 1 s latency offset.
+fn ten_seconds_ago_ms() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970");
+    i64::try_from(now.as_millis()).expect("ms fit i64") - 10_000
+}
 
 /// Timeouts of the configs that talk to fake upstreams: short, so stalls end soon.
 const SHORT: Duration = Duration::from_millis(300);
@@ -65,9 +78,13 @@ impl Answer {
     }
 }
 
-/// One request through the router, in process.
+/// One GET through the router, in process.
 async fn call(app: &Router, uri: &str) -> Answer {
-    let request = Request::get(uri).body(Body::empty()).expect("request");
+    send(app, Request::get(uri).body(Body::empty()).expect("request")).await
+}
+
+/// One request through the router, in process.
+async fn send(app: &Router, request: Request<Body>) -> Answer {
     let response = app.clone().oneshot(request).await.expect("infallible");
     let status = response.status();
     let headers = response.headers().clone();

@@ -1,6 +1,7 @@
 //! Every upstream failure, against a fake upstream the test controls:
 //! closed port, stall, 5xx, non-JSON, oversized answers; pass-through of
-//! success and 4xx bodies; health and the services fallback.
+//! success and 4xx bodies (plain-text ones as JSON errors with their
+//! status); health and the services fallback.
 
 use std::time::Instant;
 
@@ -91,7 +92,6 @@ async fn an_answer_that_is_not_json_is_502() {
             b"{\"status\":\"success\",".to_vec(),
         ),
         Reply::Fixed(200, "text/html", b"<html>login</html>".to_vec()),
-        Reply::Fixed(404, "text/plain", b"unsupported path requested".to_vec()),
         Reply::Fixed(200, "application/json", Vec::new()),
     ] {
         let stub = FakeUpstream::start(reply).await;
@@ -100,6 +100,33 @@ async fn an_answer_that_is_not_json_is_502() {
             .await
             .error(502, "bad_gateway");
         assert!(message.contains("not JSON"), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn a_plain_text_4xx_keeps_its_status_as_a_json_error() {
+    for (status, error_type) in [
+        (404, "not_found"),
+        (401, "unauthorized"),
+        (403, "forbidden"),
+    ] {
+        let stub = FakeUpstream::start(Reply::Fixed(
+            status,
+            "text/plain",
+            b"unsupported path requested".to_vec(),
+        ))
+        .await;
+        let app = router(ProxyConfig::new(&stub.url()).unwrap());
+        let message = call(&app, "/api/metrics/query?query=up")
+            .await
+            .error(status, error_type);
+        assert_eq!(
+            message,
+            format!(
+                "VictoriaMetrics answered {}: unsupported path requested",
+                axum::http::StatusCode::from_u16(status).unwrap()
+            )
+        );
     }
 }
 

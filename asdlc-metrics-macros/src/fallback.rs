@@ -1,0 +1,94 @@
+//! What the macros emit next to their errors, so that the user sees exactly
+//! the error, not one more "not found" at every use of what failed to
+//! expand: the function as written (without our attributes), or for a
+//! derive an impl with the same items whose bodies are never run (the crate
+//! does not compile anyway).
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens as _, quote};
+use syn::DeriveInput;
+
+use crate::ast::Which;
+use crate::expand::derived_impl;
+use crate::item::Function;
+
+/// `function` unchanged but for our attributes, after `errors`.
+pub fn function(errors: &syn::Error, function: &Function) -> TokenStream {
+    let mut out = errors.to_compile_error();
+    out.extend(function.into_token_stream());
+    out
+}
+
+/// The error for attribute `which` on an item that is not a function with a
+/// body, then the item unchanged.
+pub fn not_a_function(which: Which, item: TokenStream) -> TokenStream {
+    let bodiless = item.clone().into_iter().any(|t| t.to_string() == "fn");
+    let message = if bodiless {
+        format!(
+            "#[{}] needs a function with a body to instrument",
+            which.name()
+        )
+    } else {
+        format!(
+            "#[{}] can only be applied to functions and methods",
+            which.name()
+        )
+    };
+    let span = item
+        .clone()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |t| t.span());
+    let mut out = syn::Error::new(span, message).to_compile_error();
+    out.extend(item);
+    out
+}
+
+/// `errors`, and the items of `#[derive(Metrics)]` on `input`.
+pub fn metrics(input: &DeriveInput, errors: &syn::Error) -> TokenStream {
+    let mut out = errors.to_compile_error();
+    out.extend(derived_impl(
+        input,
+        None,
+        quote! {
+            #[allow(dead_code, missing_docs, unused_variables, clippy::all)]
+            pub const NAMES: [&'static str; 0] = [];
+            #[allow(dead_code, missing_docs, unused_variables, clippy::all)]
+            pub fn register(registry: &::asdlc_metrics::Registry) -> ::core::result::Result<Self, ::asdlc_metrics::Error> {
+                ::core::unreachable!()
+            }
+            #[allow(dead_code, missing_docs, clippy::all)]
+            pub fn detached() -> Self {
+                ::core::unreachable!()
+            }
+            #[allow(dead_code, missing_docs, clippy::all)]
+            pub fn global() -> &'static Self {
+                ::core::unreachable!()
+            }
+        },
+    ));
+    out
+}
+
+/// `errors`, and the items of `#[derive(LabelValue)]` on `input`.
+pub fn label_value(input: &DeriveInput, errors: &syn::Error) -> TokenStream {
+    let mut out = errors.to_compile_error();
+    out.extend(derived_impl(
+        input,
+        Some(quote!(::asdlc_metrics::LabelValue)),
+        quote! {
+            fn label_value(&self) -> &str {
+                ::core::unreachable!()
+            }
+        },
+    ));
+    out.extend(derived_impl(
+        input,
+        None,
+        quote! {
+            #[allow(dead_code, missing_docs)]
+            pub const LABEL_VALUES: &'static [&'static str] = &[];
+        },
+    ));
+    out
+}
