@@ -239,6 +239,7 @@ impl Collector for ObjectiveTargets {
 }
 
 /// `bounds` as a list for an error message: `0.005, 0.01, …, 10`.
+#[cfg(feature = "axum")]
 pub(crate) fn list_bounds(bounds: &[f64]) -> String {
     bounds
         .iter()
