@@ -13,7 +13,8 @@
 //!   `201 {"id": "…", "state": "queued"}`.
 //! * `GET /api/tasks/{id}`: the task's state (`queued`, `done`, `failed`) or 404.
 //! * `GET /metrics`, `GET /health`, and the `/api/metrics/*` query proxy.
-//! * `MetricsLayer` labels every request by its route template.
+//! * `MetricsLayer` labels every request by its route template; task
+//!   creation serves the `tasks_api` objective (see `TASKS_API`).
 //!   (`ASDLC_METRICS_LAYER=off` leaves it out, for measuring its cost.)
 //! * Every Redis command is bounded (`REDIS_TIMEOUT_MS`, default 500 ms):
 //!   while Redis is unreachable each task request answers 503 with a JSON
@@ -44,7 +45,7 @@ use asdlc_metrics::redis_metrics::{
     InstrumentedConnection, ReconnectPolicy, RedisHealthCheck, RedisHealthHandle,
 };
 use asdlc_metrics::server::{ServerConfig, json_errors, serve_app};
-use asdlc_metrics::{ServiceInfo, counted, timed};
+use asdlc_metrics::{Objective, ServiceInfo, counted, timed};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -58,6 +59,18 @@ use redis::aio::ConnectionManager;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
+
+/// The task API's objective: 99% of task requests succeed, 99% within 250 ms.
+/// The rules in deploy/rules/asdlc-objectives.yml alert on its burn rate.
+const TASKS_API: Objective = Objective::new("tasks_api")
+    .success_rate(99.0)
+    .latency(0.25, 99.0);
+
+/// Task creation itself (the handler, whatever the HTTP layer adds): 99.5%
+/// of calls succeed, 99% within 100 ms.
+const TASK_CREATION: Objective = Objective::new("task_creation")
+    .success_rate(99.5)
+    .latency(0.1, 99.0);
 
 type Connection = InstrumentedConnection<ConnectionManager>;
 
@@ -91,7 +104,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = if std::env::var("ASDLC_METRICS_LAYER").is_ok_and(|v| v == "off") {
         app
     } else {
-        app.layer(MetricsLayer::new())
+        app.layer(MetricsLayer::new().objective("/api/tasks", TASKS_API)?)
     };
 
     // Before the port is announced: a SIGTERM from then on stops gracefully.
@@ -232,8 +245,8 @@ fn body_is_empty(headers: &HeaderMap) -> bool {
     }
 }
 
-#[timed]
-#[counted]
+#[timed(objective = TASK_CREATION)]
+#[counted(objective = TASK_CREATION)]
 async fn create_task(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -88,6 +88,9 @@ pub struct FamilyArgs {
     pub name: Option<LitStr>,
     pub help: Option<LitStr>,
     pub labels: Vec<Label>,
+    /// `objective = PATH` (`#[timed]` and `#[counted]` only): a `const`
+    /// `Objective` the calls serve.
+    pub objective: Option<syn::Path>,
 }
 
 /// `#[timed(..)]`: a family, and buckets for this function's series.

@@ -126,7 +126,7 @@ pub fn function_attr(which: Which, tokens: TokenStream) -> syn::Result<Attr> {
     let parser = move |input: ParseStream| match which {
         Which::Timed => {
             let mut args = TimedArgs::default();
-            let keys = ["name", "help", "buckets", "labels"];
+            let keys = ["name", "help", "buckets", "labels", "objective"];
             parse_args(input, "timed", &keys, &mut Vec::new(), |key, input| {
                 if key == "buckets" {
                     args.buckets = Some(buckets(input)?);
@@ -137,8 +137,13 @@ pub fn function_attr(which: Which, tokens: TokenStream) -> syn::Result<Attr> {
             })?;
             Ok(Attr::Timed(args))
         }
-        Which::Counted => family_args(input, "counted").map(Attr::Counted),
-        Which::InFlight => family_args(input, "in_flight").map(Attr::InFlight),
+        Which::Counted => {
+            let keys = ["name", "help", "labels", "objective"];
+            family_args(input, "counted", &keys).map(Attr::Counted)
+        }
+        Which::InFlight => {
+            family_args(input, "in_flight", &["name", "help", "labels"]).map(Attr::InFlight)
+        }
         Which::RedisOp => {
             let mut seen = Vec::new();
             let mut operation = None;
@@ -159,20 +164,23 @@ pub fn function_attr(which: Which, tokens: TokenStream) -> syn::Result<Attr> {
     parser.parse2(tokens)
 }
 
-/// The arguments of `#[counted]` and `#[in_flight]`.
-fn family_args(input: ParseStream, context: &str) -> syn::Result<FamilyArgs> {
+/// The arguments of `#[counted]` and `#[in_flight]` (`keys`: those it takes).
+fn family_args(input: ParseStream, context: &str, keys: &[&str]) -> syn::Result<FamilyArgs> {
     let mut args = FamilyArgs::default();
-    let keys = ["name", "help", "labels"];
-    parse_args(input, context, &keys, &mut Vec::new(), |key, input| {
+    parse_args(input, context, keys, &mut Vec::new(), |key, input| {
         family_arg(&mut args, key, input)
     })?;
     Ok(args)
 }
 
-/// One of `name`, `help`, `labels` (the keys `parse_args` let through).
+/// One of `name`, `help`, `labels`, `objective` (the keys `parse_args` let
+/// through).
 fn family_arg(args: &mut FamilyArgs, key: &Ident, input: ParseStream) -> syn::Result<()> {
     if key == "labels" {
         args.labels = labels_with_values(input)?;
+    } else if key == "objective" {
+        input.parse::<Token![=]>()?;
+        args.objective = Some(input.parse()?);
     } else if key == "name" {
         args.name = Some(string(input)?);
     } else {

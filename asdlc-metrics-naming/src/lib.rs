@@ -251,6 +251,13 @@ pub fn check_label_name(name: &str) -> Result<(), NameError> {
 /// not reuse them.
 pub const FUNCTION_LABELS: [&str; 3] = ["function", "module", "result"];
 
+/// The default histogram buckets (Prometheus' request-latency defaults, in
+/// seconds): the runtime's `DEFAULT_BUCKETS`, and what the macros check an
+/// objective's latency threshold against when `#[timed]` has no `buckets`.
+pub const DEFAULT_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
 /// Checks a label value: it must not be empty, since Prometheus treats an
 /// empty label value as an absent label.
 ///

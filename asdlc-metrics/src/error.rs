@@ -57,6 +57,14 @@ pub enum Error {
     },
     /// The `prometheus` crate refused to build one of its metric types.
     Prometheus(String),
+    /// An objective's latency threshold is not a bound of the histogram it
+    /// would be read from.
+    InvalidObjective {
+        /// The objective's name.
+        objective: String,
+        /// Why it cannot be used there, with the bounds it could use.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -99,6 +107,9 @@ impl fmt::Display for Error {
                 "metric `{name}` is already registered as {existing}; refusing to register it as {requested}"
             ),
             Error::Prometheus(e) => write!(f, "prometheus: {e}"),
+            Error::InvalidObjective { objective, reason } => {
+                write!(f, "objective `{objective}`: {reason}")
+            }
         }
     }
 }

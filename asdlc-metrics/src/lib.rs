@@ -53,6 +53,7 @@ mod identity;
 mod instrument;
 mod log;
 pub mod metric;
+mod objective;
 #[cfg(feature = "redis")]
 pub mod redis_metrics;
 mod registry;
@@ -79,6 +80,7 @@ pub use metric::{
 };
 #[cfg(feature = "axum")]
 pub use middleware::MetricsLayer;
+pub use objective::Objective;
 pub use registry::Registry;
 #[cfg(feature = "axum")]
 pub use server::{

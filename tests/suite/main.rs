@@ -14,6 +14,7 @@ mod macro_forms;
 mod macros;
 mod middleware;
 mod middleware_disconnect;
+mod objectives;
 mod outage;
 mod proxy;
 mod proxy_times;

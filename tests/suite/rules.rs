@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use asdlc_testkit::http;
 
-use crate::e2e::{orchestrator, scrape_config, workers};
+use crate::e2e::{Api, orchestrator, scrape_config, workers};
 
 fn rules_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/rules")
@@ -63,7 +63,14 @@ fn every_rule_file_passes_promtool_check_and_its_unit_tests() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["asdlc-alerts.yml", "asdlc-recording.yml"]);
+    assert_eq!(
+        names,
+        [
+            "asdlc-alerts.yml",
+            "asdlc-objectives.yml",
+            "asdlc-recording.yml"
+        ]
+    );
     let report = promtool(&["check", "rules"], &files);
     assert_eq!(report.matches("SUCCESS").count(), files.len(), "{report}");
 
@@ -273,6 +280,15 @@ async fn killing_redis_fires_the_redis_down_alert_through_vmalert_into_alertmana
 
     redis.kill();
     let killed = Instant::now();
+    // A burst of failing task requests (503 while Redis is gone) against the
+    // route that serves the `tasks_api` objective.
+    let api = Api::new(orchestrator_port);
+    let burst = tokio::spawn(async move {
+        for _ in 0..600 {
+            let _ = api.post_task("while redis is down").await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
     // `for: 1m`, evaluated every second, on samples scraped every second:
     // pending first, then firing within `for` plus two evaluation intervals
     // (plus this loop's own 250 ms polling, once at each end).
@@ -341,6 +357,32 @@ async fn killing_redis_fires_the_redis_down_alert_through_vmalert_into_alertmana
         assert!(alert["annotations"]["runbook"].is_string(), "{alert}");
     }
 
+    // The objectives' fast burn fires on the same burst: the route's
+    // (`tasks_api`, from MetricsLayer) and the handler's (`task_creation`,
+    // from `#[counted(objective = ..)]`), with their labels.
+    let burning = eventually(
+        "AsdlcObjectiveErrorBudgetFastBurn firing in vmalert for both objectives",
+        Duration::from_secs(120),
+        || async {
+            let mut names: Vec<String> =
+                vmalert_alerts(&vmalert, "AsdlcObjectiveErrorBudgetFastBurn")
+                    .await
+                    .into_iter()
+                    .filter(|(state, labels)| {
+                        state == "firing"
+                            && labels["service"] == "orchestrator"
+                            && labels["severity"] == "page"
+                    })
+                    .filter_map(|(_, labels)| labels["objective_name"].as_str().map(str::to_owned))
+                    .collect();
+            names.sort();
+            (names.len() == 2).then_some(names)
+        },
+    )
+    .await;
+    assert_eq!(burning, ["task_creation", "tasks_api"]);
+    let burn_after = killed.elapsed();
+    burst.abort();
     redis.restart().unwrap();
     let restarted = Instant::now();
     eventually(
@@ -369,7 +411,8 @@ async fn killing_redis_fires_the_redis_down_alert_through_vmalert_into_alertmana
     .await;
     eprintln!(
         "alert figures: AsdlcRedisDown firing {fired_after:?} after the kill (for: 1m), \
-         {pending_for:?} after it went pending; resolved {:?} after the restart",
+         {pending_for:?} after it went pending; resolved {:?} after the restart; \
+         AsdlcObjectiveErrorBudgetFastBurn firing {burn_after:?} after the failing burst began",
         restarted.elapsed()
     );
 }

@@ -3,8 +3,9 @@
 //! the alias of `::asdlc_metrics::__private` the expansion declares.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::LitStr;
+use syn::spanned::Spanned as _;
 
 use crate::ast::{Buckets, FamilyArgs, Spec};
 
@@ -24,10 +25,43 @@ pub fn site(spec: &Spec, function: &str) -> TokenStream {
     };
     // Positional and through the `__asdlc` alias: on small functions the
     // site was most of the tokens emitted, and rustc pays per token.
+    let latency_check = spec.timed.as_ref().and_then(|t| {
+        let objective = t.family.objective.as_ref()?;
+        Some(latency_check(objective, t.buckets.as_ref()))
+    });
     quote! {
         static __ASDLC_SITE: __asdlc::Site = __asdlc::site(
             #function, ::core::module_path!(), #timed, #counted, #in_flight, #redis,
         );
+        #latency_check
+    }
+}
+
+/// A compile-time check that the latency threshold of `objective` is one of
+/// the histogram's bucket bounds (a share of calls under a bound the
+/// histogram lacks cannot be read from it), reported at the `objective`
+/// argument with the bounds it could use.
+fn latency_check(objective: &syn::Path, buckets: Option<&Buckets>) -> TokenStream {
+    let (bounds, listed) = match buckets {
+        Some(buckets) => {
+            let lits = buckets.bounds.iter().map(|b| &b.lit);
+            let listed: Vec<String> = buckets.bounds.iter().map(|b| b.value.to_string()).collect();
+            (quote!(&[#(#lits),*]), listed)
+        }
+        None => (
+            quote!(__asdlc::DEFAULT_BUCKETS),
+            asdlc_metrics_naming::DEFAULT_BUCKETS
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        ),
+    };
+    let message = format!(
+        "the objective's latency threshold must be one of this histogram's bucket bounds: {}",
+        listed.join(", ")
+    );
+    quote_spanned! {objective.span()=>
+        const _: () = ::core::assert!(#objective.latency_fits(#bounds), #message);
     }
 }
 
@@ -36,7 +70,12 @@ fn metric_spec(args: Option<&FamilyArgs>, buckets: Option<&Buckets>) -> TokenStr
     let Some(args) = args else {
         return quote!(__asdlc::NONE);
     };
-    if args.name.is_none() && args.help.is_none() && buckets.is_none() && args.labels.is_empty() {
+    if args.name.is_none()
+        && args.help.is_none()
+        && buckets.is_none()
+        && args.labels.is_empty()
+        && args.objective.is_none()
+    {
         return quote!(__asdlc::DEFAULT);
     }
     let option_str = |lit: Option<&LitStr>| match lit {
@@ -57,12 +96,17 @@ fn metric_spec(args: Option<&FamilyArgs>, buckets: Option<&Buckets>) -> TokenStr
         let value = &label.value;
         quote!((#key, #value))
     });
+    let objective = match &args.objective {
+        Some(path) => quote!(::core::option::Option::Some(&#path)),
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         __asdlc::some(__asdlc::MetricSpec {
             name: #name,
             help: #help,
             buckets: #buckets,
             labels: &[#(#labels),*],
+            objective: #objective,
         })
     }
 }

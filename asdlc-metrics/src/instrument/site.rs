@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::outcome::Outcome;
 use super::redis_op::RedisSeries;
 use crate::metric::{Cell, CounterCell, Family, HistogramCell, Series};
-use crate::{Gauge, GaugeVec, Metric, Opts};
+use crate::{Gauge, GaugeVec, Metric, Objective, Opts};
 
 /// Default family of `#[timed]`.
 pub const FUNCTION_DURATION: &str = "asdlc_function_duration_seconds";
@@ -33,6 +33,8 @@ pub struct MetricSpec {
     pub buckets: Option<&'static [f64]>,
     /// Constant labels (`labels(key = "value")`).
     pub labels: &'static [(&'static str, &'static str)],
+    /// The objective the calls serve (`objective = ..`), if any.
+    pub objective: Option<&'static Objective>,
 }
 
 impl MetricSpec {
@@ -42,6 +44,7 @@ impl MetricSpec {
         help: None,
         buckets: None,
         labels: &[],
+        objective: None,
     };
 }
 
@@ -92,12 +95,31 @@ pub(crate) struct PerOutcome<C> {
     family: Family<C>,
     function: &'static str,
     module: &'static str,
-    labels: &'static [(&'static str, &'static str)],
+    /// Constant labels: the attribute's, then the objective's.
+    labels: Vec<(&'static str, String)>,
     buckets: Option<Arc<[f64]>>,
     series: [OnceLock<Series<C>>; 4],
 }
 
-impl<C: Cell> PerOutcome<C> {
+/// The labels of an objective that a function family carries: the success
+/// target on call counters, the latency target on duration histograms.
+pub(crate) trait ObjectiveLabels {
+    fn objective_labels(objective: &'static Objective) -> Vec<(&'static str, String)>;
+}
+
+impl ObjectiveLabels for CounterCell {
+    fn objective_labels(objective: &'static Objective) -> Vec<(&'static str, String)> {
+        objective.counter_labels()
+    }
+}
+
+impl ObjectiveLabels for HistogramCell {
+    fn objective_labels(objective: &'static Objective) -> Vec<(&'static str, String)> {
+        objective.histogram_labels()
+    }
+}
+
+impl<C: Cell + ObjectiveLabels> PerOutcome<C> {
     /// The `{function, module, result}` family `spec` names (or the macro's
     /// default), got or registered in the global registry.
     fn resolve(
@@ -115,11 +137,19 @@ impl<C: Cell> PerOutcome<C> {
     }
 
     fn new(family: Family<C>, site: &SiteSpec, spec: &MetricSpec) -> Self {
+        if let Some(objective) = spec.objective {
+            objective.export_targets();
+        }
         PerOutcome {
             family,
             function: site.function,
             module: site.module,
-            labels: spec.labels,
+            labels: spec
+                .labels
+                .iter()
+                .map(|(k, v)| (*k, (*v).to_owned()))
+                .chain(spec.objective.map(C::objective_labels).unwrap_or_default())
+                .collect(),
             buckets: spec.buckets.map(Arc::from),
             series: Default::default(),
         }
@@ -133,8 +163,10 @@ impl<C: Cell> PerOutcome<C> {
             // The attribute was validated at compile time and the family
             // was built with these three labels, so this cannot fail; the
             // detached fallback keeps even a bug from panicking.
+            let extra: Vec<(&str, &str)> =
+                self.labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
             self.family
-                .child(&values, self.labels, self.buckets.as_ref())
+                .child(&values, &extra, self.buckets.as_ref())
                 .unwrap_or_else(|_| self.family.with_label_values(&values))
         })
     }

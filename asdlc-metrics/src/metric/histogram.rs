@@ -13,9 +13,7 @@ use crate::encoding::f64_to_string;
 
 /// The standard request-latency buckets (seconds): `.005 .01 .025 .05 .1
 /// .25 .5 1 2.5 5 10`.
-pub const DEFAULT_BUCKETS: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
+pub const DEFAULT_BUCKETS: &[f64] = asdlc_metrics_naming::DEFAULT_BUCKETS;
 
 /// Atomics per cache line.
 const SLOTS_PER_LINE: usize = 8;

@@ -17,7 +17,7 @@ use std::time::Duration;
 use rustc_hash::FxHasher;
 
 use super::labels::{METHODS, UNMATCHED_ENDPOINT};
-use crate::{Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec};
+use crate::{Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, Objective};
 
 /// The three families the middleware records into.
 #[derive(Debug, Clone)]
@@ -52,20 +52,41 @@ struct Recorders {
     duration: Histogram,
     in_flight: Gauge,
     requests: CounterVec,
+    /// The objective's labels on the request counter (empty without one).
+    objective_labels: Vec<(&'static str, String)>,
     statuses: [OnceLock<(u16, Counter)>; STATUS_SLOTS],
 }
 
 impl Endpoint {
-    fn new(families: &Families, method: u8, template: Option<&str>, excluded: bool) -> Self {
+    fn new(
+        families: &Families,
+        method: u8,
+        template: Option<&str>,
+        excluded: bool,
+        objective: Option<&Objective>,
+    ) -> Self {
         let recorders = (!excluded).then(|| {
             let labels = [
                 METHODS[usize::from(method)],
                 template.unwrap_or(UNMATCHED_ENDPOINT),
             ];
+            let duration = match objective {
+                None => families.duration.with_label_values(&labels),
+                Some(o) => {
+                    let extra = o.histogram_labels();
+                    let extra: Vec<(&str, &str)> =
+                        extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    families
+                        .duration
+                        .child(&labels, &extra, None)
+                        .unwrap_or_else(|_| families.duration.with_label_values(&labels))
+                }
+            };
             Recorders {
-                duration: families.duration.with_label_values(&labels),
+                duration,
                 in_flight: families.in_flight.with_label_values(&labels),
                 requests: families.requests.clone(),
+                objective_labels: objective.map(Objective::counter_labels).unwrap_or_default(),
                 statuses: Default::default(),
             }
         });
@@ -106,11 +127,22 @@ impl Endpoint {
     fn requests_with<'a>(&self, s: &'a Recorders, status: u16) -> std::borrow::Cow<'a, Counter> {
         let make = || {
             let mut code = itoa::Buffer::new();
-            s.requests.with_label_values(&[
+            let values = [
                 METHODS[usize::from(self.method)],
                 self.template.as_deref().unwrap_or(UNMATCHED_ENDPOINT),
                 code.format(status),
-            ])
+            ];
+            if s.objective_labels.is_empty() {
+                return s.requests.with_label_values(&values);
+            }
+            let extra: Vec<(&str, &str)> = s
+                .objective_labels
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect();
+            s.requests
+                .child(&values, &extra, None)
+                .unwrap_or_else(|_| s.requests.with_label_values(&values))
         };
         for slot in &s.statuses {
             let (code, counter) = slot.get_or_init(|| (status, make()));
@@ -126,14 +158,21 @@ impl Endpoint {
 pub(super) struct Endpoints {
     families: Families,
     exclude: Box<[Box<str>]>,
+    /// Route templates and the objectives they serve.
+    objectives: Box<[(Box<str>, Objective)]>,
     slots: Box<[OnceLock<Arc<Endpoint>>]>,
 }
 
 impl Endpoints {
-    pub(super) fn new(families: Families, exclude: Box<[Box<str>]>) -> Self {
+    pub(super) fn new(
+        families: Families,
+        exclude: Box<[Box<str>]>,
+        objectives: Box<[(Box<str>, Objective)]>,
+    ) -> Self {
         Endpoints {
             families,
             exclude,
+            objectives,
             slots: (0..TABLE_SLOTS).map(|_| OnceLock::new()).collect(),
         }
     }
@@ -144,6 +183,10 @@ impl Endpoints {
 
     pub(super) fn exclude(&self) -> &[Box<str>] {
         &self.exclude
+    }
+
+    pub(super) fn objectives(&self) -> &[(Box<str>, Objective)] {
+        &self.objectives
     }
 
     /// Whether requests to `path` (a raw path or a template) are excluded.
@@ -169,7 +212,13 @@ impl Endpoints {
 
     fn create(&self, method: u8, template: Option<&str>) -> Endpoint {
         let excluded = template.is_some_and(|t| self.is_excluded(t));
-        Endpoint::new(&self.families, method, template, excluded)
+        let objective = template.and_then(|t| {
+            self.objectives
+                .iter()
+                .find(|(route, _)| **route == *t)
+                .map(|(_, o)| o)
+        });
+        Endpoint::new(&self.families, method, template, excluded, objective)
     }
 }
 
@@ -197,7 +246,11 @@ mod tests {
 
     fn endpoints(exclude: &[&str]) -> Endpoints {
         let families = super::super::families_in(&Registry::with_service("t"));
-        Endpoints::new(families, exclude.iter().map(|e| Box::from(*e)).collect())
+        Endpoints::new(
+            families,
+            exclude.iter().map(|e| Box::from(*e)).collect(),
+            Box::default(),
+        )
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub use future::ResponseFuture;
 pub use labels::{CANCELLED_STATUS, OTHER_METHOD, PANIC_STATUS, UNMATCHED_ENDPOINT};
 pub use wrapper::MetricsService;
 
-use crate::{Registry, StandardMetrics};
+use crate::{Objective, Registry, StandardMetrics};
 use endpoints::{Endpoints, Families};
 
 /// The paths excluded by default: the scrape endpoint.
@@ -172,8 +172,62 @@ impl MetricsLayer {
     fn with_families(families: Families) -> Self {
         let exclude = DEFAULT_EXCLUDE.iter().map(|p| Box::from(*p)).collect();
         MetricsLayer {
-            endpoints: Arc::new(Endpoints::new(families, exclude)),
+            endpoints: Arc::new(Endpoints::new(families, exclude, Box::default())),
         }
+    }
+
+    /// Declares that requests to the route `template` (as written in the
+    /// router, `/api/tasks/{id}`) serve `objective`: their series carry the
+    /// objective's labels (`objective_name`, `objective_percentile`, and on
+    /// the duration histogram `objective_latency_threshold`) and the
+    /// objective's targets are exported, so the rules in
+    /// `deploy/rules/asdlc-objectives.yml` compute its burn rate. A 5xx
+    /// status counts against the success rate.
+    ///
+    /// ```
+    /// use asdlc_metrics::{middleware::MetricsLayer, Objective};
+    ///
+    /// const API: Objective = Objective::new("api").success_rate(99.9).latency(0.25, 99.0);
+    /// let layer = MetricsLayer::new().objective("/api/tasks", API)?;
+    ///
+    /// // 0.3 s is not a bound of the request histogram: refused, with the bounds.
+    /// let err = MetricsLayer::new().objective("/", Objective::new("x").latency(0.3, 99.0)).unwrap_err();
+    /// assert!(err.to_string().contains("0.25"));
+    /// # let _ = layer;
+    /// # Ok::<(), asdlc_metrics::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidObjective`](crate::Error::InvalidObjective) when the
+    /// latency threshold is not one of the request histogram's bucket bounds.
+    pub fn objective(self, template: &str, objective: Objective) -> Result<Self, crate::Error> {
+        let desc = crate::Metric::desc(&self.endpoints.families().duration);
+        let bounds = desc.buckets().unwrap_or(crate::metric::DEFAULT_BUCKETS);
+        if !objective.latency_fits(bounds) {
+            return Err(crate::Error::InvalidObjective {
+                objective: objective.name().to_owned(),
+                reason: format!(
+                    "its latency threshold is not a bucket bound of asdlc_http_request_duration_seconds; use one of {}",
+                    crate::objective::list_bounds(bounds)
+                ),
+            });
+        }
+        objective.export_targets();
+        let mut objectives: Vec<(Box<str>, Objective)> = self
+            .endpoints
+            .objectives()
+            .iter()
+            .filter(|(t, _)| **t != *template)
+            .cloned()
+            .collect();
+        objectives.push((Box::from(template), objective));
+        Ok(MetricsLayer {
+            endpoints: Arc::new(Endpoints::new(
+                self.endpoints.families().clone(),
+                self.endpoints.exclude().into(),
+                objectives.into(),
+            )),
+        })
     }
 
     /// Replaces the list of excluded paths (default `["/metrics"]`).
@@ -198,7 +252,11 @@ impl MetricsLayer {
     {
         let exclude = paths.into_iter().map(|p| Box::from(p.as_ref())).collect();
         MetricsLayer {
-            endpoints: Arc::new(Endpoints::new(self.endpoints.families().clone(), exclude)),
+            endpoints: Arc::new(Endpoints::new(
+                self.endpoints.families().clone(),
+                exclude,
+                self.endpoints.objectives().into(),
+            )),
         }
     }
 }
