@@ -63,8 +63,10 @@ impl Endpoint {
                 template.unwrap_or(UNMATCHED_ENDPOINT),
             ];
             Recorders {
-                duration: families.duration.with_label_values(&labels),
-                in_flight: families.in_flight.with_label_values(&labels),
+                // Method and template are bounded by the code (the router's
+                // routes), so they are exempt from the series limit.
+                duration: families.duration.with_bounded_values(&labels),
+                in_flight: families.in_flight.with_bounded_values(&labels),
                 requests: families.requests.clone(),
                 statuses: Default::default(),
             }
@@ -106,7 +108,7 @@ impl Endpoint {
     fn requests_with<'a>(&self, s: &'a Recorders, status: u16) -> std::borrow::Cow<'a, Counter> {
         let make = || {
             let mut code = itoa::Buffer::new();
-            s.requests.with_label_values(&[
+            s.requests.with_bounded_values(&[
                 METHODS[usize::from(self.method)],
                 self.template.as_deref().unwrap_or(UNMATCHED_ENDPOINT),
                 code.format(status),
