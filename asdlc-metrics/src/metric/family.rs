@@ -1,7 +1,8 @@
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+use hashbrown::HashTable;
 
 use super::series::{Cell, Owner, SeriesCore};
 use super::{
@@ -49,22 +50,27 @@ struct FamilyCore<C> {
 }
 
 struct Children<C> {
-    /// Hash of the label values → indices into `series` with that hash.
-    by_hash: HashMap<u64, Vec<usize>>,
-    series: Vec<Arc<SeriesCore<C>>>,
-    values: Vec<Box<[Box<str>]>>,
+    /// Indices into `series`, found by the hash of the label values; a
+    /// candidate is confirmed against its rendered labels.
+    index: HashTable<u32>,
+    series: Vec<Child<C>>,
     /// Where label sets past the limit record; created on the first one.
     /// Kept apart from `series` so no lookup by values finds it and it never
     /// counts against the limit.
     overflow: Option<Arc<SeriesCore<C>>>,
 }
 
+/// One series and the hash of the label values it was looked up with.
+struct Child<C> {
+    hash: u64,
+    core: Arc<SeriesCore<C>>,
+}
+
 impl<C> Default for Children<C> {
     fn default() -> Self {
         Children {
-            by_hash: HashMap::new(),
+            index: HashTable::new(),
             series: Vec::new(),
-            values: Vec::new(),
             overflow: None,
         }
     }
@@ -239,26 +245,19 @@ impl<C: Cell, L: LabelSet> Family<C, L> {
                 got: values.len(),
             });
         }
-        // The lookup key: the values, then each constant label as name, value.
-        let with_extra: Vec<&str>;
-        let key = if extra.is_empty() {
-            values
-        } else {
-            with_extra = values
-                .iter()
-                .copied()
-                .chain(extra.iter().flat_map(|(k, v)| [*k, *v]))
-                .collect();
-            &with_extra
+        let hash = self.hash(values, extra);
+        let key = Key {
+            names: desc.label_names(),
+            values,
+            extra,
         };
-        let hash = self.hash(key);
         {
             let children = self
                 .core
                 .children
                 .read()
                 .unwrap_or_else(PoisonError::into_inner);
-            if let Some(found) = children.find(hash, key) {
+            if let Some(found) = children.find(hash, &key) {
                 return Ok(Series { core: found });
             }
             // A label set turned away before: no write lock needed.
@@ -276,7 +275,7 @@ impl<C: Cell, L: LabelSet> Family<C, L> {
             .children
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(found) = children.find(hash, key) {
+        if let Some(found) = children.find(hash, &key) {
             return Ok(Series { core: found });
         }
         if self.overflows(&children, values, admit) {
@@ -313,30 +312,29 @@ impl<C: Cell, L: LabelSet> Family<C, L> {
             Owner::Child(Arc::clone(desc)),
             cell,
         );
-        let index = children.series.len();
-        children.series.push(Arc::clone(&series.core));
-        children
-            .values
-            .push(key.iter().map(|v| Box::from(*v)).collect());
-        children.by_hash.entry(hash).or_default().push(index);
+        children.push(hash, Arc::clone(&series.core));
         Ok(series)
     }
 
     /// Removes the series with these label values; `true` if it existed.
     /// Handles to it keep working but are no longer exported.
     pub fn remove_label_values(&self, values: &[&str]) -> bool {
-        let hash = self.hash(values);
+        let hash = self.hash(values, &[]);
+        let key = Key {
+            names: self.core.desc.label_names(),
+            values,
+            extra: &[],
+        };
         let mut children = self
             .core
             .children
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let Some(index) = children.position(hash, values) else {
+        let Some(index) = children.position(hash, &key) else {
             return false;
         };
         children.series.remove(index);
-        children.values.remove(index);
-        children.reindex(|v| self.hash(v));
+        children.reindex();
         true
     }
 
@@ -394,33 +392,74 @@ impl<C: Cell, L: LabelSet> Family<C, L> {
         children.series.is_empty() && children.overflow.is_none()
     }
 
-    fn hash(&self, values: &[&str]) -> u64 {
+    /// Hash of the values, then of each constant label as name, value.
+    fn hash(&self, values: &[&str], extra: &[(&str, &str)]) -> u64 {
         let mut h = self.core.hasher.build_hasher();
         for v in values {
+            v.hash(&mut h);
+        }
+        for (k, v) in extra {
+            k.hash(&mut h);
             v.hash(&mut h);
         }
         h.finish()
     }
 }
 
+/// What a lookup asks for: the family's label names with these values,
+/// then these constant labels.
+struct Key<'a> {
+    names: &'a [std::borrow::Cow<'static, str>],
+    values: &'a [&'a str],
+    extra: &'a [(&'a str, &'a str)],
+}
+
+impl Key<'_> {
+    fn matches(&self, labels: &LabelRender) -> bool {
+        labels.matches(
+            self.names
+                .iter()
+                .map(|n| &**n)
+                .zip(self.values.iter().copied())
+                .chain(self.extra.iter().copied()),
+        )
+    }
+}
+
 impl<C> Children<C> {
-    fn position(&self, hash: u64, values: &[&str]) -> Option<usize> {
-        self.by_hash.get(&hash)?.iter().copied().find(|&i| {
-            let stored = &self.values[i];
-            stored.len() == values.len() && stored.iter().zip(values).all(|(a, b)| &**a == *b)
-        })
+    fn position(&self, hash: u64, key: &Key<'_>) -> Option<usize> {
+        self.index
+            .find(hash, |&i| {
+                let child = &self.series[i as usize];
+                child.hash == hash && key.matches(&child.core.labels)
+            })
+            .map(|&i| i as usize)
     }
 
-    fn find(&self, hash: u64, values: &[&str]) -> Option<Arc<SeriesCore<C>>> {
-        self.position(hash, values)
-            .map(|i| Arc::clone(&self.series[i]))
+    fn find(&self, hash: u64, key: &Key<'_>) -> Option<Arc<SeriesCore<C>>> {
+        self.position(hash, key)
+            .map(|i| Arc::clone(&self.series[i].core))
     }
 
-    fn reindex(&mut self, hash: impl Fn(&[&str]) -> u64) {
-        self.by_hash.clear();
-        for (i, values) in self.values.iter().enumerate() {
-            let refs: Vec<&str> = values.iter().map(|v| &**v).collect();
-            self.by_hash.entry(hash(&refs)).or_default().push(i);
+    fn push(&mut self, hash: u64, core: Arc<SeriesCore<C>>) {
+        // More than u32::MAX series in one family is far past any limit;
+        // saturating keeps even that from panicking (such series would just
+        // not be found again).
+        let i = u32::try_from(self.series.len()).unwrap_or(u32::MAX);
+        self.series.push(Child { hash, core });
+        let series = &self.series;
+        self.index
+            .insert_unique(hash, i, |&j| series[j as usize].hash);
+    }
+
+    /// Rebuilds the index after a removal shifted the positions.
+    fn reindex(&mut self) {
+        self.index.clear();
+        let series = &self.series;
+        for (i, child) in series.iter().enumerate() {
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            self.index
+                .insert_unique(child.hash, i, |&j| series[j as usize].hash);
         }
     }
 }
@@ -458,7 +497,8 @@ impl<C: Cell, L: LabelSet> Metric for Family<C, L> {
         }
         let desc = &self.core.desc;
         out.header(desc.name(), desc.help(), C::KIND);
-        for series in children.series.iter().chain(&children.overflow) {
+        let series = children.series.iter().map(|c| &c.core);
+        for series in series.chain(&children.overflow) {
             series.cell.encode(desc.name(), series.labels.as_str(), out);
         }
     }
