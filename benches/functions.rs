@@ -209,9 +209,8 @@ fn fastmetrics_timed(x: u64) -> u64 {
 /// asdlc-metrics counters held by hand: a standalone `Counter` (striped,
 /// as the macros' call sites are) and a child looked up once by label
 /// values (one plain atomic).
-static ASDLC_COUNTER: LazyLock<asdlc_metrics::Counter> = LazyLock::new(|| {
-    asdlc_metrics::Counter::new("bench_held_total", "Held counter.").unwrap()
-});
+static ASDLC_COUNTER: LazyLock<asdlc_metrics::Counter> =
+    LazyLock::new(|| asdlc_metrics::Counter::new("bench_held_total", "Held counter.").unwrap());
 static ASDLC_CHILD: LazyLock<asdlc_metrics::Counter> = LazyLock::new(|| {
     asdlc_metrics::CounterVec::new("bench_child_total", "Child counter.", &["function"])
         .unwrap()
