@@ -1,8 +1,10 @@
 //! Per-call cost of function instrumentation: plain, `#[counted]`,
 //! `#[timed]`, both, the hand-written optimal `prometheus` code, the naive
-//! `with_label_values` on every call, autometrics 3, metered 0.9 and
-//! metrics-rs with its Prometheus recorder. Single thread, and two threads
-//! calling the same function.
+//! `with_label_values` on every call, autometrics 3, metered 0.9,
+//! metrics-rs with its Prometheus recorder, measured 0.0.22 and
+//! fastmetrics 0.7 (an unlabelled counter / histogram held in a static:
+//! their best case). Single thread, and two threads calling the same
+//! function.
 //!
 //! `cargo bench -p asdlc-benches --bench functions`
 
@@ -155,9 +157,83 @@ fn metrics_rs_timed(x: u64) -> u64 {
     v
 }
 
+/// measured: a counter and a histogram with the standard buckets, no
+/// labels (a labelled vec would add a label-set lookup per call).
+static MEASURED_CALLS: LazyLock<measured::Counter> = LazyLock::new(measured::Counter::new);
+static MEASURED_DURATION: LazyLock<measured::Histogram<11>> = LazyLock::new(|| {
+    measured::Histogram::with_metadata(measured::metric::histogram::Thresholds::with_buckets([
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ]))
+});
+
+#[inline(never)]
+fn measured_counted(x: u64) -> u64 {
+    let v = work(x);
+    MEASURED_CALLS.inc();
+    v
+}
+
+#[inline(never)]
+fn measured_timed(x: u64) -> u64 {
+    let start = Instant::now();
+    let v = work(x);
+    MEASURED_DURATION.observe(start.elapsed().as_secs_f64());
+    v
+}
+
+/// fastmetrics: the same, unlabelled.
+static FASTMETRICS_CALLS: LazyLock<fastmetrics::metrics::counter::Counter> =
+    LazyLock::new(Default::default);
+static FASTMETRICS_DURATION: LazyLock<fastmetrics::metrics::histogram::Histogram> =
+    LazyLock::new(|| {
+        fastmetrics::metrics::histogram::Histogram::new([
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ])
+    });
+
+#[inline(never)]
+fn fastmetrics_counted(x: u64) -> u64 {
+    let v = work(x);
+    FASTMETRICS_CALLS.inc();
+    v
+}
+
+#[inline(never)]
+fn fastmetrics_timed(x: u64) -> u64 {
+    let start = Instant::now();
+    let v = work(x);
+    FASTMETRICS_DURATION.observe(start.elapsed().as_secs_f64());
+    v
+}
+
+/// asdlc-metrics counters held by hand: a standalone `Counter` (striped,
+/// as the macros' call sites are) and a child looked up once by label
+/// values (one plain atomic).
+static ASDLC_COUNTER: LazyLock<asdlc_metrics::Counter> =
+    LazyLock::new(|| asdlc_metrics::Counter::new("bench_held_total", "Held counter.").unwrap());
+static ASDLC_CHILD: LazyLock<asdlc_metrics::Counter> = LazyLock::new(|| {
+    asdlc_metrics::CounterVec::new("bench_child_total", "Child counter.", &["function"])
+        .unwrap()
+        .with_label_values(&["child"])
+});
+
+#[inline(never)]
+fn asdlc_counter_striped(x: u64) -> u64 {
+    let v = work(x);
+    ASDLC_COUNTER.inc();
+    v
+}
+
+#[inline(never)]
+fn asdlc_counter_plain(x: u64) -> u64 {
+    let v = work(x);
+    ASDLC_CHILD.inc();
+    v
+}
+
 type Variant = (&'static str, fn(u64) -> u64);
 
-const VARIANTS: [Variant; 12] = [
+const VARIANTS: [Variant; 18] = [
     ("plain", plain),
     ("counted", with_counted),
     ("timed", with_timed),
@@ -170,6 +246,12 @@ const VARIANTS: [Variant; 12] = [
     ("metrics_rs_counter", metrics_rs_counted),
     ("metrics_rs_histogram", metrics_rs_timed),
     ("metrics_rs_both", metrics_rs_both),
+    ("measured_counter", measured_counted),
+    ("measured_histogram", measured_timed),
+    ("fastmetrics_counter", fastmetrics_counted),
+    ("fastmetrics_histogram", fastmetrics_timed),
+    ("held_counter_striped", asdlc_counter_striped),
+    ("held_counter_plain", asdlc_counter_plain),
 ];
 
 #[inline(never)]

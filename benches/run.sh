@@ -10,7 +10,7 @@ echo "## Machine"
 echo
 echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB, clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource), $(rustc --version)"
 echo
-cargo bench -q -p asdlc-benches 2>&1 | grep -E '^scrape-size|^proxy' || true
+cargo bench -q -p asdlc-benches 2>&1 | grep -E '^scrape-size|^series-bytes|^proxy' || true
 echo
 python3 benches/report.py
 echo "## wrk"

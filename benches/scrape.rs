@@ -1,8 +1,12 @@
-//! Cost of a scrape: time to encode 1k / 10k / 100k counter series (4
+//! Cost of a scrape: time to encode 1k / 10k / 100k / 1M counter series (4
 //! labels each) and 1k histogram series, plain and gzip, in asdlc-metrics,
-//! `prometheus-client`, `metrics-exporter-prometheus` and the `prometheus`
-//! crate (gather + text encoder). Before the timings it prints the body
-//! sizes and the peak heap a scrape allocates (a counting allocator).
+//! `prometheus-client`, `metrics-exporter-prometheus`, the `prometheus`
+//! crate (gather + text encoder), `measured` and `fastmetrics`. At 1M only
+//! asdlc-metrics, prometheus-client, measured and fastmetrics run (the
+//! other two take seconds per scrape already at 100k). Before the timings
+//! it prints the body sizes, the peak heap a scrape allocates, the heap
+//! each series holds (a counting allocator) and, for 1M asdlc-metrics
+//! series, the growth of the resident set.
 //!
 //! `cargo bench -p asdlc-benches --bench scrape`
 
@@ -82,7 +86,9 @@ impl Subject for Asdlc {
 }
 
 fn asdlc_counters(n: usize) -> Asdlc {
-    let r = Registry::with_service("bench");
+    // No series limit: the comparison is about the whole family (the
+    // peers have none).
+    let r = Registry::with_service("bench").with_default_max_series(None);
     let c = r
         .register(
             &CounterVec::new(
@@ -102,7 +108,9 @@ fn asdlc_counters(n: usize) -> Asdlc {
 }
 
 fn asdlc_histograms(n: usize) -> Asdlc {
-    let r = Registry::with_service("bench");
+    // No series limit: the comparison is about the whole family (the
+    // peers have none).
+    let r = Registry::with_service("bench").with_default_max_series(None);
     let h = r
         .register(
             &HistogramVec::new(
@@ -210,6 +218,133 @@ fn prometheus_counters(n: usize) -> Prometheus {
     Prometheus(r)
 }
 
+#[derive(measured::LabelGroup)]
+#[label(set = MeasuredLabelsSet)]
+struct MeasuredLabels<'a> {
+    #[label(dynamic_with = lasso::ThreadedRodeo, default)]
+    method: &'a str,
+    #[label(dynamic_with = lasso::ThreadedRodeo, default)]
+    endpoint: &'a str,
+    #[label(dynamic_with = lasso::ThreadedRodeo, default)]
+    status: &'a str,
+    #[label(dynamic_with = lasso::ThreadedRodeo, default)]
+    region: &'a str,
+}
+
+struct Measured(measured::CounterVec<MeasuredLabelsSet>);
+
+impl Subject for Measured {
+    fn encode(&self) -> Vec<u8> {
+        use measured::metric::MetricFamilyEncoding as _;
+        use measured::metric::group::Encoding as _;
+        let mut enc = measured::text::BufferedTextEncoder::new();
+        let name = measured::metric::name::MetricName::from_str("bench_requests_total");
+        enc.write_help(name, "Requests.").unwrap();
+        self.0.collect_family_into(name, &mut enc).unwrap();
+        enc.finish().into()
+    }
+}
+
+fn measured_counters(n: usize) -> Measured {
+    let c = measured::CounterVec::with_label_set(MeasuredLabelsSet::default());
+    for i in 0..n {
+        let [method, endpoint, status, region] = labels(i);
+        c.inc_by(
+            MeasuredLabels {
+                method: &method,
+                endpoint: &endpoint,
+                status: &status,
+                region: &region,
+            },
+            i as u64,
+        );
+    }
+    Measured(c)
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct FastLabels([String; 4]);
+
+impl fastmetrics::raw::LabelSetSchema for FastLabels {
+    fn names() -> Option<&'static [&'static str]> {
+        Some(&["method", "endpoint", "status", "region"])
+    }
+}
+
+impl fastmetrics::encoder::EncodeLabelSet for FastLabels {
+    fn encode(
+        &self,
+        encoder: &mut dyn fastmetrics::encoder::LabelSetEncoder,
+    ) -> fastmetrics::error::Result<()> {
+        let [method, endpoint, status, region] = &self.0;
+        encoder.encode(&("method", method.as_str()))?;
+        encoder.encode(&("endpoint", endpoint.as_str()))?;
+        encoder.encode(&("status", status.as_str()))?;
+        encoder.encode(&("region", region.as_str()))
+    }
+}
+
+struct FastMetrics(fastmetrics::registry::Registry);
+
+impl Subject for FastMetrics {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = String::new();
+        fastmetrics::format::text::encode(&mut out, &self.0, Default::default()).unwrap();
+        out.into_bytes()
+    }
+}
+
+fn fastmetrics_counters(n: usize) -> FastMetrics {
+    use fastmetrics::metrics::{counter::Counter, family::Family};
+    let mut r = fastmetrics::registry::Registry::default();
+    let f = Family::<FastLabels, Counter>::default();
+    r.register("bench_requests", "Requests.", f.clone())
+        .unwrap();
+    for i in 0..n {
+        f.with_or_new(&FastLabels(labels(i)), |c| c.inc_by(i as u64));
+    }
+    FastMetrics(r)
+}
+
+/// Heap bytes still held after `f` returns (what the built registry keeps).
+fn held_by<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = LIVE.load(Ordering::Relaxed);
+    let out = f();
+    (out, LIVE.load(Ordering::Relaxed).saturating_sub(before))
+}
+
+/// Resident set size of this process (Linux), in bytes.
+fn rss() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+type Build = fn(usize) -> Box<dyn Subject>;
+
+/// The implementations compared, and whether each runs at 1M series.
+const COUNTER_SUBJECTS: [(&str, Build, bool); 6] = [
+    ("asdlc_metrics", |n| Box::new(asdlc_counters(n)), true),
+    ("prometheus_client", |n| Box::new(client_counters(n)), true),
+    (
+        "metrics_exporter_prometheus",
+        |n| Box::new(metrics_rs_counters(n)),
+        false,
+    ),
+    (
+        "prometheus_gather",
+        |n| Box::new(prometheus_counters(n)),
+        false,
+    ),
+    ("measured", |n| Box::new(measured_counters(n)), true),
+    ("fastmetrics", |n| Box::new(fastmetrics_counters(n)), true),
+];
+
 fn report(name: &str, subject: &dyn Subject) {
     // Steady state: a service scrapes the same registry again and again
     // (asdlc-metrics sizes the buffer after the previous scrape).
@@ -225,17 +360,25 @@ fn report(name: &str, subject: &dyn Subject) {
 }
 
 fn scrape(c: &mut Criterion) {
-    let sizes = [1_000usize, 10_000, 100_000];
+    // Largest first: the RSS growth printed for the 1M registries is then
+    // fresh memory (later, smaller sizes reuse what the larger ones freed,
+    // so only the heap figure means something for them).
+    let sizes = [1_000_000usize, 100_000, 10_000, 1_000];
     for &n in &sizes {
-        let subjects: Vec<(&str, Box<dyn Subject>)> = vec![
-            ("asdlc_metrics", Box::new(asdlc_counters(n))),
-            ("prometheus_client", Box::new(client_counters(n))),
-            (
-                "metrics_exporter_prometheus",
-                Box::new(metrics_rs_counters(n)),
-            ),
-            ("prometheus_gather", Box::new(prometheus_counters(n))),
-        ];
+        let mut subjects: Vec<(&str, Box<dyn Subject>)> = Vec::new();
+        for (name, build, at_1m) in COUNTER_SUBJECTS {
+            if n >= 1_000_000 && !at_1m {
+                continue;
+            }
+            let rss_before = rss();
+            let (subject, held) = held_by(|| build(n));
+            let rss_grown = rss().saturating_sub(rss_before);
+            println!(
+                "series-bytes counters/{n}/{name}: {} bytes per series (heap held {held} bytes, RSS +{rss_grown} bytes)",
+                held / n
+            );
+            subjects.push((name, subject));
+        }
         for (name, subject) in &subjects {
             report(&format!("counters/{n}/{name}"), subject.as_ref());
         }
@@ -255,7 +398,11 @@ fn scrape(c: &mut Criterion) {
         group.finish();
     }
 
-    let histograms = asdlc_histograms(1_000);
+    let (histograms, held) = held_by(|| asdlc_histograms(1_000));
+    println!(
+        "series-bytes histograms/1000/asdlc_metrics: {} bytes per series (heap held {held} bytes)",
+        held / 1_000
+    );
     report("histograms/1000/asdlc_metrics", &histograms);
     let mut group = c.benchmark_group("scrape_histograms_1000");
     group.bench_function("asdlc_metrics", |b| {

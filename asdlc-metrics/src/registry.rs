@@ -10,7 +10,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use crate::collectors::{CollectError, Collector, CollectorOutput};
 use crate::encoding::{TextWriter, write_proto_family};
 use crate::log::RateLimit;
-use crate::metric::Desc;
+use crate::metric::{Desc, RegistryLink};
 use crate::{CounterVec, Error, Metric, Opts};
 
 /// A set of metrics and collectors exported together, every series with
@@ -50,6 +50,9 @@ struct Inner {
     metrics: RwLock<Metrics>,
     collectors: RwLock<Vec<Arc<CollectorEntry>>>,
     collector_errors: CounterVec,
+    /// Default series limit and overflow counter, shared with every
+    /// family registered here.
+    link: RegistryLink,
     /// Size of the last scrape, to allocate the next one in one go.
     last_size: AtomicUsize,
 }
@@ -129,18 +132,62 @@ impl Registry {
             )
             .labels(["collector"]),
         );
+        let link = RegistryLink::new();
         let registry = Registry {
             inner: Arc::new(Inner {
                 service,
                 metrics: RwLock::new(Metrics::default()),
                 collectors: RwLock::new(Vec::new()),
                 collector_errors: collector_errors.clone(),
+                link: link.clone(),
                 last_size: AtomicUsize::new(4096),
             }),
         };
-        // A fresh registry holds nothing this could conflict with.
+        // A fresh registry holds nothing these could conflict with.
         let _ = registry.register(&collector_errors);
+        let _ = registry.register(link.overflow_family());
         registry
+    }
+
+    /// Sets the series limit of every labelled family registered here that
+    /// does not set its own ([`Opts::max_series`]): `Some(n)`, or `None` for
+    /// no limit. The default is
+    /// [`DEFAULT_MAX_SERIES`](crate::metric::DEFAULT_MAX_SERIES) (2,000).
+    /// Applies to families already registered too, from their next new
+    /// label set on.
+    ///
+    /// ```
+    /// use asdlc_metrics::{CounterVec, Registry};
+    ///
+    /// let registry = Registry::with_service("demo");
+    /// registry.set_default_max_series(Some(1));
+    /// let users = registry.register(&CounterVec::new("asdlc_demo_users_total", "Users.", &["user"])?)?;
+    /// users.with_label_values(&["alice"]).inc();
+    /// users.with_label_values(&["bob"]).inc();
+    /// assert_eq!(users.len(), 1);
+    /// assert_eq!(registry.default_max_series(), Some(1));
+    /// # Ok::<(), asdlc_metrics::Error>(())
+    /// ```
+    pub fn set_default_max_series(&self, max: Option<usize>) {
+        self.inner.link.set_default_max(max);
+    }
+
+    /// [`Registry::set_default_max_series`], builder style.
+    ///
+    /// ```
+    /// let registry = asdlc_metrics::Registry::with_service("demo").with_default_max_series(None);
+    /// assert_eq!(registry.default_max_series(), None);
+    /// ```
+    #[must_use]
+    pub fn with_default_max_series(self, max: Option<usize>) -> Self {
+        self.set_default_max_series(max);
+        self
+    }
+
+    /// The series limit of families that do not set their own; `None`: no
+    /// limit.
+    pub fn default_max_series(&self) -> Option<usize> {
+        self.inner.link.default_max()
     }
 
     /// The `service` label value of this registry's series.
@@ -205,6 +252,7 @@ impl Registry {
             tracing::warn!("asdlc_metrics: {err}; the new metric records but is not exported");
             return Err(err);
         }
+        metric.link_registry(&self.inner.link);
         let index = metrics.entries.len();
         metrics.by_name.insert(desc.name().to_owned(), index);
         metrics.entries.push(Entry {

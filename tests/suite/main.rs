@@ -2,6 +2,7 @@
 //! One test binary (faster to build than one per file).
 
 mod api_errors;
+mod cardinality;
 mod collectors;
 mod common;
 mod deploy;

@@ -213,6 +213,42 @@ impl LabelRender {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether this is the rendering of exactly these `(name, value)`
+    /// pairs, compared in place: families keep no second copy of the
+    /// values to find a series again.
+    pub(crate) fn matches<'p>(&self, pairs: impl Iterator<Item = (&'p str, &'p str)>) -> bool {
+        let mut rest = self.0.as_bytes();
+        for (name, value) in pairs {
+            let Some(after) = strip_pair(rest, name, value) else {
+                return false;
+            };
+            rest = after;
+        }
+        rest.is_empty()
+    }
+}
+
+/// `text` after a leading `,name="value"` (value escaped), if it starts so.
+fn strip_pair<'t>(text: &'t [u8], name: &str, value: &str) -> Option<&'t [u8]> {
+    let mut rest = text
+        .strip_prefix(b",")?
+        .strip_prefix(name.as_bytes())?
+        .strip_prefix(b"=\"")?;
+    if value.contains(['\\', '"', '\n']) {
+        for b in value.bytes() {
+            let escaped: &[u8] = match b {
+                b'\\' => b"\\\\",
+                b'"' => b"\\\"",
+                b'\n' => b"\\n",
+                _ => std::slice::from_ref(&b),
+            };
+            rest = rest.strip_prefix(escaped)?;
+        }
+    } else {
+        rest = rest.strip_prefix(value.as_bytes())?;
+    }
+    rest.strip_prefix(b"\"")
 }
 
 /// Escapes a label value: backslash, double quote and line feed.
@@ -295,6 +331,20 @@ mod tests {
     fn label_values_are_escaped() {
         let r = LabelRender::new(&["a", "b"], &["x\"y", "back\\slash\nnl"]);
         assert_eq!(r.as_str(), r#",a="x\"y",b="back\\slash\nnl""#);
+    }
+
+    #[test]
+    fn a_rendering_matches_exactly_its_own_pairs() {
+        let r = LabelRender::new(&["a", "b"], &["x\"y", "back\\slash\nnl"]);
+        assert!(r.matches([("a", "x\"y"), ("b", "back\\slash\nnl")].into_iter()));
+        assert!(
+            !r.matches([("a", "x\"y")].into_iter()),
+            "a prefix is not a match"
+        );
+        assert!(!r.matches([("a", "x\"y"), ("b", "back\\slash\nnl"), ("c", "")].into_iter()));
+        assert!(!r.matches([("a", "x\"y"), ("b", "back\\slash")].into_iter()));
+        assert!(!r.matches([("a", "x"), ("b", "back\\slash\nnl")].into_iter()));
+        assert!(LabelRender::default().matches(std::iter::empty()));
     }
 
     #[test]

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use asdlc_metrics_naming::{check_buckets, check_label_name, check_metric_name};
 
-use super::MetricKind;
+use super::{MetricKind, SeriesLimit};
 use crate::Error;
 
 /// Options for building a metric: name, help text, label names and (for
@@ -30,6 +30,9 @@ pub struct Opts {
     pub label_names: Vec<Cow<'static, str>>,
     /// Histogram bucket upper bounds; `None` for the [default](super::DEFAULT_BUCKETS).
     pub buckets: Option<Vec<f64>>,
+    /// Cap on the distinct label sets of a labelled family (see
+    /// [`Opts::max_series`]); ignored by single series.
+    pub max_series: SeriesLimit,
 }
 
 impl Opts {
@@ -40,6 +43,7 @@ impl Opts {
             help: help.into(),
             label_names: Vec::new(),
             buckets: None,
+            max_series: SeriesLimit::RegistryDefault,
         }
     }
 
@@ -58,6 +62,41 @@ impl Opts {
     #[must_use]
     pub fn buckets(mut self, bounds: impl IntoIterator<Item = f64>) -> Self {
         self.buckets = Some(bounds.into_iter().collect());
+        self
+    }
+
+    /// Caps the distinct label sets of a labelled family: `Some(n)` allows
+    /// `n`, `None` removes the cap (only for label values bounded by code).
+    /// Without this call the family takes its registry's default
+    /// ([`DEFAULT_MAX_SERIES`](super::DEFAULT_MAX_SERIES) unless changed with
+    /// [`Registry::set_default_max_series`](crate::Registry::set_default_max_series)).
+    ///
+    /// Past the cap a new label set records into the family's overflow
+    /// series, whose every label is
+    /// [`OVERFLOW_LABEL_VALUE`](super::OVERFLOW_LABEL_VALUE); each such
+    /// lookup is counted in `asdlc_metric_series_overflow_total{metric}`.
+    ///
+    /// ```
+    /// use asdlc_metrics::{CounterVec, Opts, Registry};
+    ///
+    /// let registry = Registry::with_service("demo");
+    /// let paths: CounterVec = registry.get_or_register(
+    ///     Opts::new("asdlc_demo_paths_total", "Paths.").labels(["path"]).max_series(Some(2)),
+    /// )?;
+    /// for path in ["/a", "/b", "/c", "/d"] {
+    ///     paths.with_label_values(&[path]).inc();
+    /// }
+    /// assert_eq!(paths.len(), 2); // the overflow series comes on top
+    /// let text = registry.encode_to_string();
+    /// assert!(text.contains(r#"asdlc_demo_paths_total{service="demo",path="__overflow__"} 2"#));
+    /// assert!(text.contains(
+    ///     r#"asdlc_metric_series_overflow_total{service="demo",metric="asdlc_demo_paths_total"} 2"#
+    /// ));
+    /// # Ok::<(), asdlc_metrics::Error>(())
+    /// ```
+    #[must_use]
+    pub fn max_series(mut self, max: Option<usize>) -> Self {
+        self.max_series = SeriesLimit::from_option(max);
         self
     }
 

@@ -1,11 +1,11 @@
-use std::cell::Cell as StdCell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::clock::Stamp;
 
 use super::series::{Cell, sealed::Sealed};
+use super::stripe::{Line, SLOTS_PER_LINE, STRIPES, thread_stripe};
 use super::{Metric, MetricKind, Opts, Series};
 use crate::Error;
 use crate::encoding::TextWriter;
@@ -14,42 +14,6 @@ use crate::encoding::f64_to_string;
 /// The standard request-latency buckets (seconds): `.005 .01 .025 .05 .1
 /// .25 .5 1 2.5 5 10`.
 pub const DEFAULT_BUCKETS: &[f64] = asdlc_metrics_naming::DEFAULT_BUCKETS;
-
-/// Atomics per cache line.
-const SLOTS_PER_LINE: usize = 8;
-
-/// A cache line of counters; stripes never share one, so threads writing
-/// different stripes never contend.
-#[repr(align(64))]
-#[derive(Default)]
-struct Line([AtomicU64; SLOTS_PER_LINE]);
-
-/// How many stripes each histogram has: enough that threads (assigned round
-/// robin) rarely share one, capped to keep memory per series bounded.
-static STRIPES: LazyLock<usize> = LazyLock::new(|| {
-    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    (cpus * 4).next_power_of_two().clamp(1, 16)
-});
-
-static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    static THREAD_STRIPE: StdCell<usize> = const { StdCell::new(usize::MAX) };
-}
-
-/// This thread's stripe index (not yet reduced modulo the stripe count).
-#[inline]
-fn thread_stripe() -> usize {
-    THREAD_STRIPE.with(|s| {
-        let v = s.get();
-        if v != usize::MAX {
-            return v;
-        }
-        let v = NEXT_STRIPE.fetch_add(1, Ordering::Relaxed);
-        s.set(v);
-        v
-    })
-}
 
 /// Value store of a [`Histogram`](super::Histogram).
 ///

@@ -19,9 +19,12 @@ mod desc;
 mod family;
 mod gauge;
 mod histogram;
+mod hot_slots;
 mod labels;
+mod limit;
 mod prometheus_compat;
 mod series;
+mod stripe;
 
 pub use counter::CounterCell;
 pub use desc::{Desc, Opts};
@@ -29,6 +32,10 @@ pub use family::Family;
 pub use gauge::GaugeCell;
 pub use histogram::{DEFAULT_BUCKETS, HistogramCell, HistogramTimer};
 pub use labels::{LabelSet, LabelValue, Untyped};
+#[doc(hidden)]
+pub use limit::RegistryLink;
+pub use limit::{DEFAULT_MAX_SERIES, OVERFLOW_LABEL_VALUE, SeriesLimit};
+pub(crate) use limit::{effective_max, is_overflow_key};
 pub use series::Series;
 
 pub use series::Cell;
@@ -145,4 +152,9 @@ pub trait Metric: Clone + Send + Sync + 'static {
     fn check_registrable(&self) -> Result<(), Error> {
         Ok(())
     }
+
+    /// Called once when the metric is registered: labelled families take
+    /// the registry's default series limit and overflow counter from it.
+    #[doc(hidden)]
+    fn link_registry(&self, _link: &RegistryLink) {}
 }

@@ -18,6 +18,13 @@ pub trait Cell: sealed::Sealed + Send + Sync + Sized + 'static {
     #[doc(hidden)]
     fn new(buckets: Option<&Arc<[f64]>>) -> Self;
 
+    /// A zeroed cell for a series that hot code resolves once and updates
+    /// from many threads (counters stripe it; others need no difference).
+    #[doc(hidden)]
+    fn new_hot(buckets: Option<&Arc<[f64]>>) -> Self {
+        Self::new(buckets)
+    }
+
     /// Writes this cell's sample lines (the family header is already written).
     #[doc(hidden)]
     fn encode(&self, name: &str, labels: &str, out: &mut TextWriter<'_>);
@@ -87,14 +94,10 @@ impl<C> std::fmt::Debug for Series<C> {
 }
 
 impl<C: Cell> Series<C> {
-    pub(crate) fn from_parts(
-        labels: LabelRender,
-        owner: Owner,
-        buckets: Option<&Arc<[f64]>>,
-    ) -> Self {
+    pub(crate) fn from_parts(labels: LabelRender, owner: Owner, cell: C) -> Self {
         Series {
             core: Arc::new(SeriesCore {
-                cell: C::new(buckets),
+                cell,
                 labels,
                 owner,
             }),
@@ -139,10 +142,11 @@ impl<C: Cell> Metric for Series<C> {
         }
         let desc = Arc::new(opts.into_desc(C::KIND)?);
         let buckets = desc.buckets_arc().cloned();
+        // A standalone series is kept and updated by hot code: striped.
         Ok(Series::from_parts(
             LabelRender::default(),
             Owner::Standalone(desc),
-            buckets.as_ref(),
+            C::new_hot(buckets.as_ref()),
         ))
     }
 

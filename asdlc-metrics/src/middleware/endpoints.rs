@@ -71,7 +71,7 @@ impl Endpoint {
                 template.unwrap_or(UNMATCHED_ENDPOINT),
             ];
             let duration = match objective {
-                None => families.duration.with_label_values(&labels),
+                None => families.duration.with_bounded_values(&labels),
                 Some(o) => {
                     let extra = o.histogram_labels();
                     let extra: Vec<(&str, &str)> =
@@ -79,12 +79,14 @@ impl Endpoint {
                     families
                         .duration
                         .child(&labels, &extra, None)
-                        .unwrap_or_else(|_| families.duration.with_label_values(&labels))
+                        .unwrap_or_else(|_| families.duration.with_bounded_values(&labels))
                 }
             };
             Recorders {
+                // Method and template are bounded by the code (the router's
+                // routes), so they are exempt from the series limit.
                 duration,
-                in_flight: families.in_flight.with_label_values(&labels),
+                in_flight: families.in_flight.with_bounded_values(&labels),
                 requests: families.requests.clone(),
                 objective_labels: objective.map(Objective::counter_labels).unwrap_or_default(),
                 statuses: Default::default(),
@@ -133,7 +135,7 @@ impl Endpoint {
                 code.format(status),
             ];
             if s.objective_labels.is_empty() {
-                return s.requests.with_label_values(&values);
+                return s.requests.with_bounded_values(&values);
             }
             let extra: Vec<(&str, &str)> = s
                 .objective_labels
@@ -142,7 +144,7 @@ impl Endpoint {
                 .collect();
             s.requests
                 .child(&values, &extra, None)
-                .unwrap_or_else(|_| s.requests.with_label_values(&values))
+                .unwrap_or_else(|_| s.requests.with_bounded_values(&values))
         };
         for slot in &s.statuses {
             let (code, counter) = slot.get_or_init(|| (status, make()));
