@@ -186,6 +186,9 @@ pub struct MetricField<'a> {
     pub labels: Option<(Span, Vec<Name>)>,
     /// `#[metric(buckets = [..])]`: the span of `buckets` and the bounds.
     pub buckets: Option<(Span, Buckets)>,
+    /// `#[metric(max_series = N)]` (`Some(N)`) or `max_series = none`
+    /// (`None`: no limit); absent: the registry's default.
+    pub max_series: Option<Option<syn::LitInt>>,
 }
 
 /// The kind of metric a field's type declares, and whether it is a

@@ -85,6 +85,32 @@ fn string(input: ParseStream) -> syn::Result<LitStr> {
     input.parse()
 }
 
+/// `= N` (a positive integer) or `= none` (no limit).
+fn max_series(input: ParseStream) -> syn::Result<Option<syn::LitInt>> {
+    input.parse::<Token![=]>()?;
+    if input.peek(syn::LitInt) {
+        let n: syn::LitInt = input.parse()?;
+        if n.base10_parse::<usize>()? == 0 {
+            return Err(syn::Error::new(
+                n.span(),
+                "max_series must be at least 1 (or `none` for no limit)",
+            ));
+        }
+        return Ok(Some(n));
+    }
+    let word: Ident = input
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), "expected a number of series or `none`"))?;
+    if word == "none" {
+        Ok(None)
+    } else {
+        Err(syn::Error::new(
+            word.span(),
+            "expected a number of series or `none`",
+        ))
+    }
+}
+
 /// `= [b1, b2, ..]`.
 fn buckets(input: ParseStream) -> syn::Result<Buckets> {
     input.parse::<Token![=]>()?;
@@ -242,13 +268,16 @@ pub fn metrics_struct(input: &DeriveInput) -> syn::Result<MetricsStruct<'_>> {
             family: None,
             labels: None,
             buckets: None,
+            max_series: None,
         };
-        let keys = ["name", "labels", "buckets"];
+        let keys = ["name", "labels", "buckets", "max_series"];
         let parsed = each_attr(&field.attrs, "metric", &keys, |key, input| {
             if key == "name" {
                 metric.family = Some(string(input)?);
             } else if key == "labels" {
                 metric.labels = Some((key.span(), label_names(input)?));
+            } else if key == "max_series" {
+                metric.max_series = Some(max_series(input)?);
             } else {
                 metric.buckets = Some((key.span(), buckets(input)?));
             }

@@ -156,3 +156,39 @@ fn rss() -> u64 {
         .expect("VmRSS in /proc/self/status");
     kb * 1024
 }
+
+/// A metric struct whose labelled family allows three label sets.
+#[derive(asdlc_metrics::Metrics)]
+struct Tenants {
+    /// Requests by tenant (a label that could explode).
+    #[metric(labels(tenant), max_series = 3)]
+    requests_total: CounterVec,
+    /// Requests by region, with no limit at all.
+    #[metric(labels(region), max_series = none)]
+    by_region_total: CounterVec,
+}
+
+#[test]
+fn the_derive_sets_a_familys_limit_or_lifts_it() {
+    let registry = Registry::with_service("derive-limit");
+    let m = Tenants::register(&registry).unwrap();
+    for i in 0..5 {
+        m.requests_total
+            .with_label_values(&[&format!("t{i}")])
+            .inc();
+    }
+    for i in 0..2_500 {
+        m.by_region_total
+            .with_label_values(&[&format!("r{i}")])
+            .inc();
+    }
+    let s = scrape_of(&registry);
+    let tenants: Vec<_> = s.find("asdlc_requests_total", &[]).collect();
+    assert_eq!(tenants.len(), 4, "three tenants and the overflow series");
+    assert_eq!(
+        s.value("asdlc_requests_total", &[("tenant", OVERFLOW_LABEL_VALUE)]),
+        2.0
+    );
+    // `none`: past the registry's default of 2,000, still no overflow.
+    assert_eq!(s.find("asdlc_by_region_total", &[]).count(), 2_500);
+}

@@ -77,5 +77,9 @@ fn opts(field: &MetricField<'_>, prefix: &str) -> TokenStream {
         let lits = buckets.bounds.iter().map(|b| &b.lit);
         quote!(.buckets([#(#lits),*]))
     });
-    quote!(::asdlc_metrics::Opts::new(#name, #help) #labels #buckets)
+    let max_series = field.max_series.as_ref().map(|limit| match limit {
+        Some(n) => quote!(.max_series(::core::option::Option::Some(#n))),
+        None => quote!(.max_series(::core::option::Option::None)),
+    });
+    quote!(::asdlc_metrics::Opts::new(#name, #help) #labels #buckets #max_series)
 }
