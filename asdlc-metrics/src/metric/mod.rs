@@ -16,6 +16,7 @@
 
 mod counter;
 mod desc;
+mod exemplar;
 mod family;
 mod gauge;
 mod histogram;
@@ -25,6 +26,7 @@ mod series;
 
 pub use counter::CounterCell;
 pub use desc::{Desc, Opts};
+pub(crate) use exemplar::{Exemplar, ExemplarSlots};
 pub use family::Family;
 pub use gauge::GaugeCell;
 pub use histogram::{DEFAULT_BUCKETS, HistogramCell, HistogramTimer};

@@ -1,0 +1,99 @@
+//! Exemplar storage of a series: the last exemplar per bucket (one slot for
+//! a counter), allocated on the first exemplar so that series never traced
+//! pay one pointer.
+
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::clock::Stamp;
+use crate::exemplar::TraceContext;
+
+/// One exemplar: the trace, the observed value, and when.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Exemplar {
+    pub(crate) trace: TraceContext,
+    pub(crate) value: f64,
+    /// A monotonic stamp (a few ns to take, where the wall clock costs
+    /// ~25 ns); turned into wall-clock time when a scrape writes it.
+    at: Stamp,
+}
+
+impl Exemplar {
+    /// Seconds since the Unix epoch when it was recorded.
+    pub(crate) fn unix_seconds(&self) -> f64 {
+        let age = self.at.elapsed();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
+        now.saturating_sub(age).as_secs_f64()
+    }
+}
+
+/// The exemplar slots of one series.
+#[derive(Default)]
+pub(crate) struct ExemplarSlots {
+    slots: OnceLock<Box<[Mutex<Option<Exemplar>>]>>,
+}
+
+impl std::fmt::Debug for ExemplarSlots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExemplarSlots")
+            .field("allocated", &self.slots.get().is_some())
+            .finish()
+    }
+}
+
+impl ExemplarSlots {
+    /// Keeps `value` with `trace` in slot `index` of `len`. Last writer
+    /// wins; a writer that finds the slot busy drops its exemplar rather
+    /// than wait (the other one is just as recent).
+    #[inline]
+    pub(crate) fn record(&self, len: usize, index: usize, trace: TraceContext, value: f64) {
+        let slots = self
+            .slots
+            .get_or_init(|| (0..len).map(|_| Mutex::new(None)).collect());
+        if let Some(slot) = slots.get(index) {
+            if let Ok(mut slot) = slot.try_lock() {
+                *slot = Some(Exemplar {
+                    trace,
+                    value,
+                    at: Stamp::now(),
+                });
+            }
+        }
+    }
+
+    /// The exemplar in slot `index`, if one was recorded.
+    pub(crate) fn get(&self, index: usize) -> Option<Exemplar> {
+        let slot = self.slots.get()?.get(index)?;
+        *slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_exemplar_per_slot_is_kept_with_its_time() {
+        let slots = ExemplarSlots::default();
+        assert!(slots.get(0).is_none());
+        let a = TraceContext::new(1, None).unwrap();
+        let b = TraceContext::new(2, None).unwrap();
+        slots.record(3, 1, a, 0.5);
+        slots.record(3, 1, b, 0.7);
+        slots.record(3, 7, a, 9.0); // out of range: ignored, no panic
+        assert!(slots.get(0).is_none());
+        let kept = slots.get(1).unwrap();
+        assert_eq!((kept.trace, kept.value), (b, 0.7));
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        assert!(
+            (now - kept.unix_seconds()).abs() < 60.0,
+            "{}",
+            kept.unix_seconds()
+        );
+    }
+}
