@@ -17,22 +17,12 @@
 //! [`VictoriaMetrics::import_prometheus`] returns (it forces a flush).
 
 use std::fmt::Write as _;
-use std::fs::File;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
-use crate::net::{free_port, loopback};
-use crate::process::Process;
+use crate::server::LoggedServer;
 use crate::tools::VICTORIA_METRICS;
-
-/// How long [`VictoriaMetrics::start_with`] waits for `/health`.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How often a start is tried on a fresh port when the one picked was taken
-/// in the meantime.
-const START_ATTEMPTS: usize = 3;
 
 /// How a [`VictoriaMetrics`] is started.
 #[derive(Debug, Clone)]
@@ -90,13 +80,8 @@ impl Options {
 /// its data.
 #[derive(Debug)]
 pub struct VictoriaMetrics {
-    process: Process,
-    addr: SocketAddr,
+    server: LoggedServer,
     client: reqwest::Client,
-    log: PathBuf,
-    // Dropped after `process` (fields drop in declaration order), so the
-    // data directory outlives the server.
-    _dir: tempfile::TempDir,
 }
 
 impl VictoriaMetrics {
@@ -116,15 +101,10 @@ impl VictoriaMetrics {
     /// quotes the end of its log).
     pub async fn start_with(options: Options) -> Result<Self, String> {
         let binary = VICTORIA_METRICS.path()?;
-        let mut last_error = String::new();
-        for _ in 0..START_ATTEMPTS {
-            let dir = tempfile::Builder::new()
-                .prefix("victoria-metrics-")
-                .tempdir()
-                .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-            let addr = loopback(free_port());
+        let client = crate::http::client();
+        let args = |addr: SocketAddr, dir: &Path| {
             let mut args = vec![
-                format!("-storageDataPath={}", dir.path().join("data").display()),
+                format!("-storageDataPath={}", dir.join("data").display()),
                 format!("-httpListenAddr={addr}"),
                 format!(
                     "-search.latencyOffset={}ms",
@@ -139,82 +119,26 @@ impl VictoriaMetrics {
                 (None, None) => None,
             };
             if let Some(config) = config {
-                let path = dir.path().join("scrape.yml");
+                let path = dir.join("scrape.yml");
                 std::fs::write(&path, config)
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                 args.push(format!("-promscrape.config={}", path.display()));
             }
-            let log = dir.path().join("victoria-metrics.log");
-            let out = File::create(&log).map_err(|e| format!("cannot create the log: {e}"))?;
-            let err = out
-                .try_clone()
-                .map_err(|e| format!("cannot share the log: {e}"))?;
-            let mut command = Command::new(&binary);
-            command
-                .args(&args)
-                .stdin(Stdio::null())
-                .stdout(out)
-                .stderr(err);
-            let mut vm = VictoriaMetrics {
-                process: Process::start(command)?,
-                addr,
-                client: crate::http::client(),
-                log,
-                _dir: dir,
-            };
-            match vm.wait_healthy().await {
-                Ok(()) => return Ok(vm),
-                // Another process took the port between picking and binding.
-                Err(e) if e.contains("address already in use") => last_error = e,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last_error)
-    }
-
-    async fn wait_healthy(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + START_TIMEOUT;
-        let health = format!("{}/health", self.url());
-        loop {
-            if let Some(status) = self.process.wait_timeout(Duration::ZERO) {
-                return Err(format!(
-                    "victoria-metrics exited ({status}) before answering /health; its log:\n{}",
-                    self.log_tail()
-                ));
-            }
-            let answer = self
-                .client
-                .get(&health)
-                .timeout(Duration::from_secs(1))
-                .send()
-                .await;
-            if answer.is_ok_and(|a| a.status().is_success()) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "victoria-metrics did not answer {health} within {START_TIMEOUT:?}; its log:\n{}",
-                    self.log_tail()
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
+            Ok(args)
+        };
+        let server =
+            LoggedServer::start(&binary, "victoria-metrics", "/health", &client, args).await?;
+        Ok(VictoriaMetrics { server, client })
     }
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr
     }
 
     /// `http://127.0.0.1:<port>`, no trailing slash.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// Feeds Prometheus text-format lines (`name{labels} value [ms]`)
@@ -298,6 +222,7 @@ fn scrape_config(scrape: &Scrape) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::loopback;
 
     #[test]
     fn writes_a_scrape_config() {
