@@ -49,8 +49,14 @@ async fn exemplar_with(
         .ok_or_else(|| format!("no exemplar with trace_id {trace_id} on {selector}: {series:?}"))
 }
 
-/// Every target of `job` is up with an empty `lastError`.
+/// Every target of `job` is up with an empty `lastError`, and Prometheus
+/// rejected no exemplar (a scrape repeating an exemplar with a moved
+/// timestamp is logged as out of order).
 async fn healthy(prometheus: &Prometheus, job: &str) -> Result<(), String> {
+    let log = prometheus.log_tail();
+    if log.contains("exemplar") {
+        return Err(format!("prometheus logged about exemplars:\n{log}"));
+    }
     let targets = prometheus.targets().await?;
     let mine: Vec<_> = targets
         .iter()
@@ -248,4 +254,40 @@ async fn label_values_read_back_the_same_through_both_formats() {
             .await
             .unwrap();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_orchestrator_attaches_the_traceparent_of_a_request() {
+    let redis = asdlc_testkit::redis_server::RedisServer::start().unwrap();
+    let (_orchestrator, addr) = crate::common::start_orchestrator(&redis.url(), &[]);
+    let prometheus = Prometheus::start(&[Job::new("orchestrator", addr)])
+        .await
+        .unwrap();
+    let trace = "6e0c63257de34c926f9efcd03899a4f0";
+    let client = http::client();
+    let created = client
+        .post(format!("http://{addr}/api/tasks"))
+        .header("traceparent", format!("00-{trace}-b7ad6b7169203331-01"))
+        .json(&serde_json::json!({"title": "traced"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+
+    // The request's bucket, the #[timed] handler it ran, and the Redis
+    // commands that handler sent all point to the request's trace.
+    for selector in [
+        r#"asdlc_http_request_duration_seconds_bucket{job="orchestrator",endpoint="/api/tasks"}"#,
+        r#"asdlc_function_duration_seconds_bucket{job="orchestrator",function="create_task"}"#,
+        r#"asdlc_redis_operation_duration_seconds_bucket{job="orchestrator",operation="incrby"}"#,
+    ] {
+        prometheus
+            .wait_for(SCRAPED, || exemplar_with(&prometheus, selector, trace))
+            .await
+            .unwrap();
+    }
+    prometheus
+        .wait_for(SCRAPED, || healthy(&prometheus, "orchestrator"))
+        .await
+        .unwrap();
 }

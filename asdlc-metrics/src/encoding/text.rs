@@ -72,6 +72,12 @@ impl<'a> TextWriter<'a> {
         self.format
     }
 
+    /// Whether this is OpenMetrics, the format with exemplars.
+    #[inline]
+    pub(crate) fn openmetrics(&self) -> bool {
+        self.format == Format::OpenMetrics
+    }
+
     /// Ends the exposition: OpenMetrics' `# EOF` line (nothing in text
     /// 0.0.4).
     pub(crate) fn finish(&mut self) {

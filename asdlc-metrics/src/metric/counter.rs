@@ -25,7 +25,8 @@ impl Cell for CounterCell {
 
     fn encode(&self, name: &str, labels: &str, out: &mut TextWriter<'_>) {
         out.series_head(name, "", labels, None);
-        out.value_u64_exemplar(self.value.load(Ordering::Relaxed), self.exemplar.get(0));
+        let exemplar = out.openmetrics().then(|| self.exemplar.get(0)).flatten();
+        out.value_u64_exemplar(self.value.load(Ordering::Relaxed), exemplar);
     }
 }
 

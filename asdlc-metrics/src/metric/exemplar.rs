@@ -13,19 +13,41 @@ use crate::exemplar::TraceContext;
 pub(crate) struct Exemplar {
     pub(crate) trace: TraceContext,
     pub(crate) value: f64,
-    /// A monotonic stamp (a few ns to take, where the wall clock costs
-    /// ~25 ns); turned into wall-clock time when a scrape writes it.
-    at: Stamp,
+    at: When,
+}
+
+/// When an exemplar was recorded.
+#[derive(Debug, Clone, Copy)]
+enum When {
+    /// A monotonic stamp: a few ns to take, where the wall clock costs
+    /// ~25 ns on the recording path.
+    Stamp(Stamp),
+    /// Unix milliseconds, fixed by the first scrape that wrote it: every
+    /// later scrape repeats the same time, so Prometheus sees one exemplar
+    /// again (a duplicate it skips), never an older one (which it rejects as
+    /// out of order).
+    UnixMillis(u64),
 }
 
 impl Exemplar {
-    /// Seconds since the Unix epoch when it was recorded.
+    /// Seconds since the Unix epoch when it was recorded, to the
+    /// millisecond (Prometheus keeps milliseconds).
     pub(crate) fn unix_seconds(&self) -> f64 {
-        let age = self.at.elapsed();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or(Duration::ZERO);
-        now.saturating_sub(age).as_secs_f64()
+        #[allow(clippy::cast_precision_loss)] // ms since 1970 fit in f64's 53 bits
+        let seconds = self.unix_millis() as f64 / 1000.0;
+        seconds
+    }
+
+    fn unix_millis(&self) -> u64 {
+        match self.at {
+            When::UnixMillis(ms) => ms,
+            When::Stamp(stamp) => {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or(Duration::ZERO);
+                u64::try_from(now.saturating_sub(stamp.elapsed()).as_millis()).unwrap_or(u64::MAX)
+            }
+        }
     }
 }
 
@@ -57,16 +79,20 @@ impl ExemplarSlots {
                 *slot = Some(Exemplar {
                     trace,
                     value,
-                    at: Stamp::now(),
+                    at: When::Stamp(Stamp::now()),
                 });
             }
         }
     }
 
-    /// The exemplar in slot `index`, if one was recorded.
+    /// The exemplar in slot `index`, if one was recorded, its time fixed
+    /// from now on.
     pub(crate) fn get(&self, index: usize) -> Option<Exemplar> {
         let slot = self.slots.get()?.get(index)?;
-        *slot.lock().unwrap_or_else(PoisonError::into_inner)
+        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let exemplar = slot.as_mut()?;
+        exemplar.at = When::UnixMillis(exemplar.unix_millis());
+        Some(*exemplar)
     }
 }
 

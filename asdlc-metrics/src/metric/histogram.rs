@@ -106,15 +106,18 @@ impl Cell for HistogramCell {
 
     fn encode(&self, name: &str, labels: &str, out: &mut TextWriter<'_>) {
         let mut cumulative = 0u64;
+        // Exemplars are read (and locked) only for a format that has them.
+        let openmetrics = out.openmetrics();
+        let exemplar = |i| openmetrics.then(|| self.exemplars.get(i)).flatten();
         for (i, bound) in self.bounds.iter().enumerate() {
             cumulative += self.bucket_total(i + 1);
             let le = f64_to_string(*bound);
             out.series_head(name, "_bucket", labels, Some(&le));
-            out.value_u64_exemplar(cumulative, self.exemplars.get(i));
+            out.value_u64_exemplar(cumulative, exemplar(i));
         }
         cumulative += self.bucket_total(self.bounds.len() + 1);
         out.series_head(name, "_bucket", labels, Some("+Inf"));
-        out.value_u64_exemplar(cumulative, self.exemplars.get(self.bounds.len()));
+        out.value_u64_exemplar(cumulative, exemplar(self.bounds.len()));
         out.series_head(name, "_sum", labels, None);
         out.value_f64(self.sum());
         out.series_head(name, "_count", labels, None);
