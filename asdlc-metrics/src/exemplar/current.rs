@@ -7,12 +7,18 @@
 //! un-traced call: one thread-local load.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::TraceContext;
 
 thread_local! {
     static CURRENT: Cell<Option<TraceContext>> = const { Cell::new(None) };
 }
+
+/// Whether any thread ever set the slot. Until then (a service that never
+/// sees a trace) a recording site reads this one shared, never-written flag
+/// instead of the thread-local.
+static IN_USE: AtomicBool = AtomicBool::new(false);
 
 /// The OpenTelemetry context first (when built with it), then the
 /// thread-local slot.
@@ -40,6 +46,9 @@ pub(crate) fn current_or(request: Option<TraceContext>) -> Option<TraceContext> 
 
 #[inline]
 fn slot() -> Option<TraceContext> {
+    if !IN_USE.load(Ordering::Relaxed) {
+        return None;
+    }
     // `try_with`: a guard dropped while the thread's locals are being torn
     // down records without an exemplar instead of panicking.
     CURRENT.try_with(Cell::get).ok().flatten()
@@ -47,6 +56,9 @@ fn slot() -> Option<TraceContext> {
 
 /// Replaces the slot and returns what it held.
 pub(crate) fn replace(context: Option<TraceContext>) -> Option<TraceContext> {
+    if context.is_some() && !IN_USE.load(Ordering::Relaxed) {
+        IN_USE.store(true, Ordering::Relaxed);
+    }
     CURRENT.try_with(|c| c.replace(context)).ok().flatten()
 }
 

@@ -69,7 +69,9 @@ impl ExemplarSlots {
     /// Keeps `value` with `trace` in slot `index` of `len`. Last writer
     /// wins; a writer that finds the slot busy drops its exemplar rather
     /// than wait (the other one is just as recent).
-    #[inline]
+    // Out of line: the caller's un-traced path stays a test and a branch.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn record(&self, len: usize, index: usize, trace: TraceContext, value: f64) {
         let slots = self
             .slots
