@@ -4,7 +4,8 @@
 //! metrics-rs with its Prometheus recorder, measured 0.0.22 and
 //! fastmetrics 0.7 (an unlabelled counter / histogram held in a static:
 //! their best case). Single thread, and two threads calling the same
-//! function.
+//! function; and the asdlc variants inside a traced span
+//! (`function_call_traced`: each call then keeps an exemplar).
 //!
 //! `cargo bench -p asdlc-benches --bench functions`
 
@@ -283,6 +284,32 @@ fn single_thread(c: &mut Criterion) {
     group.finish();
 }
 
+/// The asdlc variants called inside a `tracing` span with a `trace_id`
+/// field (read by `TraceIdLayer`): every call records an exemplar. The
+/// difference to the same rows of `function_call` is the cost of an
+/// exemplar.
+fn traced(c: &mut Criterion) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let subscriber =
+        tracing_subscriber::registry().with(asdlc_metrics::exemplar::TraceIdLayer::new());
+    let _default = tracing::subscriber::set_default(subscriber);
+    let span = tracing::info_span!("bench", trace_id = "4bf92f3577b34da6a3ce929d0e0e4736");
+    let _entered = span.enter();
+    assert!(asdlc_metrics::exemplar::TraceContext::current().is_some());
+    let mut group = c.benchmark_group("function_call_traced");
+    for (name, f) in &VARIANTS[..4] {
+        group.bench_function(*name, |b| {
+            let mut x = 0u64;
+            b.iter(|| {
+                x = f(black_box(x));
+                x
+            });
+        });
+    }
+    group.finish();
+}
+
 /// Two threads calling the same function: time per call on one of them
 /// while the other calls in a loop (the shared metric's cache lines are
 /// then contended).
@@ -325,6 +352,6 @@ criterion_group! {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(50);
-    targets = single_thread, two_threads
+    targets = single_thread, two_threads, traced
 }
 criterion_main!(benches);

@@ -4,6 +4,9 @@
 //! (`identity_layer`), which separates what axum charges for any
 //! `Router::layer` from what a middleware does itself.
 //!
+//! `asdlc_metrics+traceparent` sends the same requests with a W3C
+//! `traceparent` header: the layer then keeps an exemplar per request.
+//!
 //! `cargo bench -p asdlc-benches --bench middleware`
 //!
 //! Each iteration sends `GET /api/tasks/{n}` through `oneshot` on a clone of
@@ -39,12 +42,20 @@ fn routes() -> Router {
         .route("/health", get(|| async { "ok" }))
 }
 
-/// Sends `iters` requests through `app` and returns the time they took.
-fn run(rt: &Runtime, app: &Router, uris: &[Uri], iters: u64) -> Duration {
+/// A W3C trace context header, sent by the `+traceparent` variant.
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// Sends `iters` requests through `app` (with a `traceparent` header when
+/// `traced`) and returns the time they took.
+fn run(rt: &Runtime, app: &Router, uris: &[Uri], iters: u64, traced: bool) -> Duration {
     rt.block_on(async {
         let start = Instant::now();
         for uri in uris.iter().cycle().take(usize::try_from(iters).unwrap()) {
-            let request = Request::get(uri.clone()).body(Body::empty()).unwrap();
+            let mut request = Request::get(uri.clone());
+            if traced {
+                request = request.header("traceparent", TRACEPARENT);
+            }
+            let request = request.body(Body::empty()).unwrap();
             let response = app.clone().oneshot(request).await.unwrap();
             assert!(response.status().is_success());
             black_box(response);
@@ -80,13 +91,17 @@ fn middleware(c: &mut Criterion) {
         .collect();
 
     let mut group = c.benchmark_group("middleware");
-    for (name, app) in [
-        ("plain", &plain),
-        ("identity_layer", &identity),
-        ("asdlc_metrics", &asdlc),
-        ("axum_prometheus", &prometheus),
+    for (name, app, traced) in [
+        ("plain", &plain, false),
+        ("plain+traceparent", &plain, true),
+        ("identity_layer", &identity, false),
+        ("asdlc_metrics", &asdlc, false),
+        ("asdlc_metrics+traceparent", &asdlc, true),
+        ("axum_prometheus", &prometheus, false),
     ] {
-        group.bench_function(name, |b| b.iter_custom(|iters| run(&rt, app, &uris, iters)));
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| run(&rt, app, &uris, iters, traced))
+        });
     }
     group.finish();
 

@@ -16,6 +16,10 @@
 //! * `MetricsLayer` labels every request by its route template; task
 //!   creation serves the `tasks_api` objective (see `TASKS_API`).
 //!   (`ASDLC_METRICS_LAYER=off` leaves it out, for measuring its cost.)
+//! * A request with a W3C `traceparent` header leaves its trace id as an
+//!   exemplar (OpenMetrics scrapes, e.g. Prometheus) on its duration bucket
+//!   and request counter, and on what its handler records: the `#[timed]`
+//!   handler and every Redis command it sends.
 //! * Every Redis command is bounded (`REDIS_TIMEOUT_MS`, default 500 ms):
 //!   while Redis is unreachable each task request answers 503 with a JSON
 //!   error at once or within that bound, never hangs. Reconnection waits at

@@ -369,6 +369,26 @@ fn check_snake_case(name: &str, what: &str) -> Result<(), NameError> {
     Ok(())
 }
 
+/// The base unit a metric family name ends in (its last `_` word), as
+/// OpenMetrics' `# UNIT` line declares it; `None` for names without one.
+/// Counters are asked without their `_total` suffix.
+///
+/// ```
+/// use asdlc_metrics_naming::base_unit;
+///
+/// assert_eq!(base_unit("asdlc_http_request_duration_seconds"), Some("seconds"));
+/// assert_eq!(base_unit("asdlc_process_memory_bytes"), Some("bytes"));
+/// assert_eq!(base_unit("asdlc_active_tasks"), None);
+/// assert_eq!(base_unit("seconds"), None); // a unit alone is not a name with a unit
+/// ```
+pub fn base_unit(family: &str) -> Option<&'static str> {
+    let (_, last) = family.rsplit_once('_')?;
+    UNITS
+        .iter()
+        .find(|&&(unit, base)| unit == base && unit == last)
+        .map(|&(unit, _)| unit)
+}
+
 fn unit_of(word: &str) -> Option<(&str, &'static str)> {
     UNITS.iter().find_map(|&(unit, base)| {
         if word == unit {

@@ -43,10 +43,11 @@ impl EventGuard {
 
 impl Drop for EventGuard {
     fn drop(&mut self) {
+        let trace = crate::exemplar::current::current();
         if self.succeeded {
-            self.success.inc();
+            self.success.inc_traced(trace);
         } else {
-            self.failure.inc();
+            self.failure.inc_traced(trace);
         }
     }
 }

@@ -1,4 +1,6 @@
-//! The `/metrics` endpoint: text encoding with content negotiation.
+//! The `/metrics` endpoint: content negotiation between text 0.0.4 (the
+//! default) and OpenMetrics 1.0.0 (on `Accept`, as Prometheus asks for it;
+//! the format that carries [exemplars](crate::exemplar)), and gzip.
 
 use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -11,9 +13,13 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use crate::Registry;
+use crate::encoding::Format;
 
 /// The `Content-Type` of the text exposition format.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub const CONTENT_TYPE: &str = Format::Text.content_type();
+
+/// The `Content-Type` of OpenMetrics 1.0.0.
+pub const OPENMETRICS_CONTENT_TYPE: &str = Format::OpenMetrics.content_type();
 
 /// Whether an `Accept-Encoding` header value allows gzip: `gzip` (or `*`)
 /// listed without `q=0`. Prometheus and VictoriaMetrics always send `gzip`.
@@ -71,7 +77,28 @@ pub struct Encoded {
 /// When compression fails or the encoder panics (a bug): the message is
 /// meant for a 500 answer.
 pub fn encode(registry: &Registry, accept_encoding: Option<&str>) -> std::io::Result<Encoded> {
-    let text = catch_unwind(AssertUnwindSafe(|| registry.encode_to_vec()))
+    encode_as(registry, Format::Text, accept_encoding)
+}
+
+/// [`encode`] in `format`.
+///
+/// ```
+/// use asdlc_metrics::encoding::Format;
+///
+/// let registry = asdlc_metrics::Registry::with_service("demo");
+/// let om = asdlc_metrics::exposition::encode_as(&registry, Format::OpenMetrics, None)?;
+/// assert!(om.body.ends_with(b"# EOF\n"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`encode`].
+pub fn encode_as(
+    registry: &Registry,
+    format: Format,
+    accept_encoding: Option<&str>,
+) -> std::io::Result<Encoded> {
+    let text = catch_unwind(AssertUnwindSafe(|| registry.encode_format(format)))
         .map_err(|_| std::io::Error::other("the metrics encoder panicked"))?;
     if !accept_encoding.is_some_and(accepts_gzip) {
         return Ok(Encoded {
@@ -89,19 +116,30 @@ pub fn encode(registry: &Registry, accept_encoding: Option<&str>) -> std::io::Re
     })
 }
 
-/// Answers a scrape of `registry` given the request headers: 200 with the
-/// text format (gzip when accepted, `Vary: Accept-Encoding` always), or 500
-/// with a plain-text message when encoding fails.
+/// Answers a scrape of `registry` given the request headers: 200 in the
+/// format `Accept` asks for ([`Format::negotiate`]: OpenMetrics for
+/// Prometheus, text 0.0.4 otherwise), gzip when accepted,
+/// `Vary: accept, accept-encoding` always; or 500 with a plain-text message
+/// when encoding fails.
 pub fn respond(registry: &Registry, headers: &HeaderMap) -> Response {
-    let accept = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok());
-    match encode(registry, accept) {
+    let header_str = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let format = Format::negotiate(header_str(header::ACCEPT));
+    match encode_as(registry, format, header_str(header::ACCEPT_ENCODING)) {
         Ok(encoded) => {
             let mut response = Response::new(Body::from(encoded.body));
             let h = response.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-            h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            );
+            h.insert(
+                header::VARY,
+                HeaderValue::from_static("accept, accept-encoding"),
+            );
             if encoded.gzip {
                 h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             }

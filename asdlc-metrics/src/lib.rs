@@ -24,6 +24,9 @@
 //!   code that implements [`Metric`] or [`Collector`].
 //! * [`Collector`]s run at scrape time; a failing one is logged and counted
 //!   in `asdlc_collector_errors_total`, never fatal.
+//! * [`exemplar`]: the trace of a request next to the bucket it was counted
+//!   in (OpenMetrics exemplars), from OpenTelemetry (feature
+//!   `opentelemetry`), a `traceparent` header or a `trace_id` span field.
 //! * [`collectors`]: worker pool and process memory; [`events`]: counting
 //!   processed events with a guard.
 //! * With the `axum` feature (default): [`exposition`] (the `/metrics`
@@ -49,6 +52,7 @@ pub mod collectors;
 pub mod encoding;
 mod error;
 pub mod events;
+pub mod exemplar;
 mod identity;
 mod instrument;
 mod log;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::collectors::{CollectError, Collector, CollectorOutput};
-use crate::encoding::{TextWriter, write_proto_family};
+use crate::encoding::{Format, TextWriter, write_proto_family};
 use crate::log::RateLimit;
 use crate::metric::{Desc, RegistryLink};
 use crate::{CounterVec, Error, Metric, Opts};
@@ -326,10 +326,40 @@ impl Registry {
     /// current); a failing or panicking one is left out and counted. A
     /// labelled family without series is left out.
     pub fn encode(&self, buf: &mut Vec<u8>) {
+        self.encode_into(buf, Format::Text);
+    }
+
+    /// Encodes every registered metric and collector in `format`, into a
+    /// fresh buffer sized after the last scrape. OpenMetrics adds the
+    /// exemplars and ends with `# EOF`.
+    ///
+    /// ```
+    /// use asdlc_metrics::encoding::Format;
+    ///
+    /// let r = asdlc_metrics::Registry::with_service("demo");
+    /// r.register(&asdlc_metrics::Counter::new("asdlc_jobs_total", "Jobs.")?)?.inc();
+    /// let text = String::from_utf8(r.encode_format(Format::OpenMetrics)).unwrap();
+    /// assert!(text.contains("# TYPE asdlc_jobs counter\nasdlc_jobs_total{service=\"demo\"} 1\n"));
+    /// assert!(text.ends_with("# EOF\n"));
+    /// # Ok::<(), asdlc_metrics::Error>(())
+    /// ```
+    pub fn encode_format(&self, format: Format) -> Vec<u8> {
+        let hint = self.inner.last_size.load(Ordering::Relaxed);
+        let mut buf = Vec::with_capacity(hint + hint / 8);
+        self.encode_into(&mut buf, format);
+        self.inner.last_size.store(buf.len(), Ordering::Relaxed);
+        buf
+    }
+
+    fn encode_into(&self, buf: &mut Vec<u8>, format: Format) {
         let service = self.service_name();
         let mut collected = Vec::new();
-        self.run_collectors(&mut TextWriter::new(&mut collected, &service));
-        let mut out = TextWriter::new(buf, &service);
+        self.run_collectors(&mut TextWriter::with_format(
+            &mut collected,
+            &service,
+            format,
+        ));
+        let mut out = TextWriter::with_format(buf, &service, format);
         for entry in &self.read_metrics().entries {
             let mark = out.len();
             let encoded = catch_unwind(AssertUnwindSafe(|| entry.metric.encode(&mut out)));
@@ -338,16 +368,13 @@ impl Registry {
                 self.record_failure(entry.desc.name(), &entry.limit, &panic_message(&*panic));
             }
         }
-        buf.extend_from_slice(&collected);
+        out.extend(&collected);
+        out.finish();
     }
 
     /// [`Registry::encode`] into a fresh buffer sized after the last scrape.
     pub fn encode_to_vec(&self) -> Vec<u8> {
-        let hint = self.inner.last_size.load(Ordering::Relaxed);
-        let mut buf = Vec::with_capacity(hint + hint / 8);
-        self.encode(&mut buf);
-        self.inner.last_size.store(buf.len(), Ordering::Relaxed);
-        buf
+        self.encode_format(Format::Text)
     }
 
     /// [`Registry::encode`] as a `String` (for tests and debugging).

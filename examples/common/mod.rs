@@ -56,14 +56,21 @@ pub fn listen_addr(default: u16) -> String {
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`); in colour only
 /// when stderr is a terminal, so a log file or pipe gets no escape codes.
+/// Spans with a `trace_id` field make it the exemplar of what they record
+/// (`TraceIdLayer`).
 pub fn init_logging() {
     use std::io::IsTerminal as _;
-    tracing_subscriber::fmt()
-        .with_env_filter(
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    tracing_subscriber::registry()
+        .with(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with(fmt)
+        .with(asdlc_metrics::exemplar::TraceIdLayer::new())
         .init();
 }
 

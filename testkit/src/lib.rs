@@ -2,7 +2,7 @@
 //! crate is never published).
 //!
 //! It starts real processes — `redis-server`, `victoria-metrics`, `vmagent`,
-//! `vmauth` — on free
+//! `vmauth`, `prometheus` — on free
 //! loopback ports in temporary directories, and checks exposition with
 //! `promtool`; [`upstream`] stands in for an HTTP upstream whose answers a
 //! test controls. A missing tool is an error that says how to install it, so a
@@ -13,8 +13,10 @@ pub mod exposition;
 pub mod http;
 pub mod net;
 pub mod process;
+pub mod prometheus;
 pub mod promtool;
 pub mod redis_server;
+mod server;
 pub mod tools;
 pub mod upstream;
 pub mod victoria;

@@ -17,6 +17,12 @@ pub const PROMTOOL: Tool = Tool {
     package: "prometheus",
 };
 
+/// The Prometheus server, from Debian's `prometheus` package.
+pub const PROMETHEUS: Tool = Tool {
+    binary: "prometheus",
+    package: "prometheus",
+};
+
 /// `redis-server`.
 pub const REDIS_SERVER: Tool = Tool {
     binary: "redis-server",

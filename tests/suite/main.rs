@@ -8,6 +8,7 @@ mod common;
 mod deploy;
 mod derive;
 mod e2e;
+mod exemplars;
 mod exposition;
 mod http_limits;
 mod logging;

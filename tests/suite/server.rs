@@ -6,7 +6,7 @@ use asdlc_metrics::{
 };
 use asdlc_testkit::http;
 use asdlc_testkit::{exposition::Scrape, promtool};
-use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, VARY};
+use reqwest::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 
 use crate::common::{gunzip, init_global, standard_families_exported_at_start};
 
@@ -41,7 +41,7 @@ async fn gzip_and_plain_bodies_are_the_same_exposition() {
         "text/plain; version=0.0.4; charset=utf-8"
     );
     assert!(plain.headers().get(CONTENT_ENCODING).is_none());
-    assert_eq!(plain.headers()[VARY], "accept-encoding");
+    assert_eq!(plain.headers()[VARY], "accept, accept-encoding");
     let plain = plain.bytes().await.unwrap();
 
     let zipped = client
@@ -56,7 +56,7 @@ async fn gzip_and_plain_bodies_are_the_same_exposition() {
         zipped.headers()[CONTENT_TYPE],
         "text/plain; version=0.0.4; charset=utf-8"
     );
-    assert_eq!(zipped.headers()[VARY], "accept-encoding");
+    assert_eq!(zipped.headers()[VARY], "accept, accept-encoding");
     let zipped = zipped.bytes().await.unwrap();
     assert!(
         zipped.len() < plain.len() / 3,
@@ -74,6 +74,77 @@ async fn gzip_and_plain_bodies_are_the_same_exposition() {
         .unwrap();
     assert!(refused.headers().get(CONTENT_ENCODING).is_none());
 
+    server.shutdown().await.unwrap();
+}
+
+/// What Prometheus 2.x sends.
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+#[tokio::test]
+async fn openmetrics_is_served_to_who_asks_for_it_and_text_is_unchanged() {
+    let registry = fixed_registry();
+    let legacy =
+        prometheus::IntCounter::new("legacy_requests", "A prometheus crate counter.").unwrap();
+    legacy.inc_by(4);
+    registry.register_prometheus_collector("legacy", Box::new(legacy));
+    let server = serve_registry("127.0.0.1:0", registry.clone())
+        .await
+        .unwrap();
+    let url = format!("http://{}/metrics", server.local_addr());
+    let client = http::client();
+
+    let om = client
+        .get(&url)
+        .header(ACCEPT, PROMETHEUS_ACCEPT)
+        .header(ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        om.headers()[CONTENT_TYPE],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    assert_eq!(om.headers()[CONTENT_ENCODING], "gzip");
+    assert_eq!(om.headers()[VARY], "accept, accept-encoding");
+    let om = String::from_utf8(gunzip(&om.bytes().await.unwrap())).unwrap();
+    assert!(om.ends_with("# EOF\n"), "{om}");
+    assert!(om.contains("# TYPE asdlc_fixed counter\n"), "{om}");
+    assert!(
+        om.contains("asdlc_fixed_total{service=\"fixed\",k=\"value_3\"} 3\n"),
+        "{om}"
+    );
+    assert!(om.contains("# UNIT asdlc_fixed_seconds seconds\n"), "{om}");
+    // The prometheus crate's counter, named without `_total`: the family
+    // keeps its name and the sample gets the suffix OpenMetrics requires.
+    assert!(om.contains("# TYPE legacy_requests counter\n"), "{om}");
+    assert!(
+        om.contains("legacy_requests_total{service=\"fixed\"} 4\n"),
+        "{om}"
+    );
+
+    // Without OpenMetrics in Accept (or with it ranked lower), the text
+    // body is byte for byte the registry's text encoding.
+    for accept in [
+        None,
+        Some("text/plain"),
+        Some("application/openmetrics-text;q=0.2,text/plain;q=0.9"),
+    ] {
+        let mut request = client.get(&url);
+        if let Some(accept) = accept {
+            request = request.header(ACCEPT, accept);
+        }
+        let text = request.send().await.unwrap();
+        assert_eq!(
+            text.headers()[CONTENT_TYPE],
+            "text/plain; version=0.0.4; charset=utf-8",
+            "{accept:?}"
+        );
+        assert_eq!(
+            text.bytes().await.unwrap(),
+            registry.encode_to_vec(),
+            "{accept:?}"
+        );
+    }
     server.shutdown().await.unwrap();
 }
 

@@ -3,7 +3,7 @@
 
 use prometheus::proto::{MetricFamily, MetricType};
 
-use super::{LabelRender, TextWriter, f64_to_string};
+use super::{Format, LabelRender, TextWriter, f64_to_string};
 
 /// Writes one family gathered from a `prometheus` collector. Any `service`
 /// label it carries is dropped: the registry's own `service` label wins, so
@@ -32,7 +32,14 @@ pub(crate) fn write_proto_family(family: &MetricFamily, out: &mut TextWriter<'_>
         let labels = labels.as_str();
         match family.get_field_type() {
             MetricType::COUNTER => {
-                out.series_head(name, "", labels, None);
+                // OpenMetrics names counter samples `<family>_total`; the
+                // prometheus crate allows counters without the suffix.
+                let suffix = if out.format() == Format::OpenMetrics && !name.ends_with("_total") {
+                    "_total"
+                } else {
+                    ""
+                };
+                out.series_head(name, suffix, labels, None);
                 out.value_f64(metric.get_counter().get_value());
             }
             MetricType::GAUGE => {

@@ -1,4 +1,8 @@
+use asdlc_metrics_naming::base_unit;
+
+use super::Format;
 use crate::MetricKind;
+use crate::metric::Exemplar;
 
 /// Writes families and samples in the text format, adding the registry's
 /// `service` label to every series.
@@ -27,21 +31,69 @@ pub struct TextWriter<'a> {
     buf: &'a mut Vec<u8>,
     /// `service="name"`, escaped once per scrape.
     service_label: String,
+    format: Format,
 }
 
 impl<'a> TextWriter<'a> {
-    /// Starts writing into `buf`; every series gets `service="<service>"`.
+    /// Starts writing text 0.0.4 into `buf`; every series gets
+    /// `service="<service>"`.
     pub fn new(buf: &'a mut Vec<u8>, service: &str) -> Self {
+        Self::with_format(buf, service, Format::Text)
+    }
+
+    /// Starts writing `format` into `buf`.
+    ///
+    /// ```
+    /// use asdlc_metrics::MetricKind;
+    /// use asdlc_metrics::encoding::{Format, TextWriter};
+    ///
+    /// let mut buf = Vec::new();
+    /// let mut w = TextWriter::with_format(&mut buf, "svc", Format::OpenMetrics);
+    /// w.family("asdlc_jobs_total", "Jobs.", MetricKind::Counter).sample("", &[], 2.0);
+    /// assert_eq!(
+    ///     String::from_utf8(buf).unwrap(),
+    ///     "# HELP asdlc_jobs Jobs.\n# TYPE asdlc_jobs counter\nasdlc_jobs_total{service=\"svc\"} 2\n"
+    /// );
+    /// ```
+    pub fn with_format(buf: &'a mut Vec<u8>, service: &str, format: Format) -> Self {
         let mut service_label = String::with_capacity(service.len() + 10);
         service_label.push_str("service=\"");
         escape_label_value_into(&mut service_label, service);
         service_label.push('"');
-        TextWriter { buf, service_label }
+        TextWriter {
+            buf,
+            service_label,
+            format,
+        }
+    }
+
+    /// The format being written.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Whether this is OpenMetrics, the format with exemplars.
+    #[inline]
+    pub(crate) fn openmetrics(&self) -> bool {
+        self.format == Format::OpenMetrics
+    }
+
+    /// Ends the exposition: OpenMetrics' `# EOF` line (nothing in text
+    /// 0.0.4).
+    pub(crate) fn finish(&mut self) {
+        if self.format == Format::OpenMetrics {
+            self.buf.extend_from_slice(b"# EOF\n");
+        }
     }
 
     /// Bytes written so far; [`TextWriter::truncate`] rolls back to such a mark.
     pub(crate) fn len(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Appends bytes written by another writer of the same format.
+    pub(crate) fn extend(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
     }
 
     /// Drops everything written after `mark` (used to discard the output of a
@@ -68,17 +120,34 @@ impl<'a> TextWriter<'a> {
 
     /// A header with any type word (`summary` and `untyped` come from
     /// prometheus crate collectors).
+    ///
+    /// In OpenMetrics a counter family is named without `_total` (its
+    /// samples keep it), `untyped` is `unknown`, and a name ending in a base
+    /// unit gets a `# UNIT` line.
     pub(crate) fn header_raw(&mut self, name: &str, help: &str, kind: &str) {
+        let openmetrics = self.format == Format::OpenMetrics;
+        let (family, kind) = match (openmetrics, kind) {
+            (true, "counter") => (name.strip_suffix("_total").unwrap_or(name), kind),
+            (true, "untyped") => (name, "unknown"),
+            _ => (name, kind),
+        };
         let buf = &mut *self.buf;
         buf.extend_from_slice(b"# HELP ");
-        buf.extend_from_slice(name.as_bytes());
+        buf.extend_from_slice(family.as_bytes());
         buf.push(b' ');
-        escape_help_into(buf, help);
+        escape_help_into(buf, help, openmetrics);
         buf.extend_from_slice(b"\n# TYPE ");
-        buf.extend_from_slice(name.as_bytes());
+        buf.extend_from_slice(family.as_bytes());
         buf.push(b' ');
         buf.extend_from_slice(kind.as_bytes());
         buf.push(b'\n');
+        if let Some(unit) = openmetrics.then(|| base_unit(family)).flatten() {
+            buf.extend_from_slice(b"# UNIT ");
+            buf.extend_from_slice(family.as_bytes());
+            buf.push(b' ');
+            buf.extend_from_slice(unit.as_bytes());
+            buf.push(b'\n');
+        }
     }
 
     /// Writes `name` + `suffix` + `{service="…"` + `labels` (pre-rendered,
@@ -104,6 +173,25 @@ impl<'a> TextWriter<'a> {
     pub(crate) fn value_u64(&mut self, v: u64) {
         let mut b = itoa::Buffer::new();
         self.buf.extend_from_slice(b.format(v).as_bytes());
+        self.buf.push(b'\n');
+    }
+
+    /// A count followed, in OpenMetrics, by `exemplar` if there is one:
+    /// ` # {trace_id="…",span_id="…"} <value> <unix seconds>`.
+    #[inline]
+    pub(crate) fn value_u64_exemplar(&mut self, v: u64, exemplar: Option<Exemplar>) {
+        let mut b = itoa::Buffer::new();
+        self.buf.extend_from_slice(b.format(v).as_bytes());
+        if let Some(exemplar) = exemplar.filter(|_| self.format == Format::OpenMetrics) {
+            self.buf.extend_from_slice(b" # {");
+            exemplar.trace.write_labels(self.buf);
+            self.buf.extend_from_slice(b"} ");
+            write_f64(self.buf, exemplar.value);
+            self.buf.push(b' ');
+            let mut t = ryu::Buffer::new();
+            self.buf
+                .extend_from_slice(t.format(exemplar.unix_seconds()).as_bytes());
+        }
         self.buf.push(b'\n');
     }
 
@@ -267,12 +355,14 @@ pub(crate) fn escape_label_value_into(out: &mut String, value: &str) {
     }
 }
 
-/// Escapes HELP text: backslash and line feed.
-fn escape_help_into(out: &mut Vec<u8>, help: &str) {
+/// Escapes HELP text: backslash and line feed, and in OpenMetrics (where
+/// HELP is an escaped string like a label value) the double quote.
+fn escape_help_into(out: &mut Vec<u8>, help: &str, openmetrics: bool) {
     for b in help.bytes() {
         match b {
             b'\\' => out.extend_from_slice(b"\\\\"),
             b'\n' => out.extend_from_slice(b"\\n"),
+            b'"' if openmetrics => out.extend_from_slice(b"\\\""),
             b => out.push(b),
         }
     }
@@ -356,6 +446,45 @@ mod tests {
         assert_eq!(
             String::from_utf8(buf).unwrap(),
             "# HELP x line\\\\one\\ntwo\n# TYPE x gauge\nx{service=\"s\\\"vc\"} 1.5\n"
+        );
+    }
+}
+
+#[cfg(test)]
+mod openmetrics_tests {
+    use super::*;
+
+    #[test]
+    fn headers_follow_openmetrics() {
+        let mut buf = Vec::new();
+        let mut w = TextWriter::with_format(&mut buf, "s", Format::OpenMetrics);
+        w.family("asdlc_jobs_total", "Jobs \"run\".", MetricKind::Counter)
+            .sample("", &[], 1.0);
+        w.family("asdlc_cpu_seconds_total", "CPU.", MetricKind::Counter)
+            .sample("", &[], 2.0);
+        w.family("asdlc_memory_bytes", "Memory.", MetricKind::Gauge)
+            .sample("", &[], 3.0);
+        w.header_raw("legacy", "Untyped.", "untyped");
+        w.finish();
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "# HELP asdlc_jobs Jobs \\\"run\\\".\n# TYPE asdlc_jobs counter\nasdlc_jobs_total{service=\"s\"} 1\n\
+             # HELP asdlc_cpu_seconds CPU.\n# TYPE asdlc_cpu_seconds counter\n# UNIT asdlc_cpu_seconds seconds\nasdlc_cpu_seconds_total{service=\"s\"} 2\n\
+             # HELP asdlc_memory_bytes Memory.\n# TYPE asdlc_memory_bytes gauge\n# UNIT asdlc_memory_bytes bytes\nasdlc_memory_bytes{service=\"s\"} 3\n\
+             # HELP legacy Untyped.\n# TYPE legacy unknown\n# EOF\n"
+        );
+    }
+
+    #[test]
+    fn text_is_unchanged_by_the_openmetrics_rules() {
+        let mut buf = Vec::new();
+        let mut w = TextWriter::new(&mut buf, "s");
+        w.family("asdlc_cpu_seconds_total", "CPU \"x\".", MetricKind::Counter)
+            .sample("", &[], 2.0);
+        w.finish();
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "# HELP asdlc_cpu_seconds_total CPU \"x\".\n# TYPE asdlc_cpu_seconds_total counter\nasdlc_cpu_seconds_total{service=\"s\"} 2\n"
         );
     }
 }

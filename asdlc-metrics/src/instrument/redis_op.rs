@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use super::outcome::Outcome;
+use crate::exemplar::TraceContext;
 use crate::{Counter, Histogram};
 
 /// Marks Redis up (`true`) or down.
@@ -65,14 +66,14 @@ impl RedisSeries {
         }
     }
 
-    /// Records one operation: its duration whatever the outcome (a timed
+    /// Records one operation (with `trace` as the exemplar): its duration whatever the outcome (a timed
     /// out or abandoned operation occupied its caller all the same), an
     /// error unless it succeeded, and what it says about the connection.
     #[inline]
-    pub(crate) fn record(&self, outcome: Outcome, elapsed: Duration) {
-        self.duration.observe_duration(elapsed);
+    pub(crate) fn record(&self, outcome: Outcome, elapsed: Duration, trace: Option<TraceContext>) {
+        self.duration.observe_traced(elapsed.as_secs_f64(), trace);
         if outcome != Outcome::Ok {
-            self.errors.inc();
+            self.errors.inc_traced(trace);
         }
         observe_outcome(outcome);
     }

@@ -234,17 +234,20 @@ impl Resolved {
     #[inline]
     pub(crate) fn record(&self, outcome: Outcome, elapsed: Option<Duration>) {
         let seconds = elapsed.map_or(0.0, |d| d.as_secs_f64());
+        // The call's trace, for exemplars: one thread-local read when
+        // there is none.
+        let trace = crate::exemplar::current::current();
         if let Some(timed) = &self.timed {
-            timed.get(outcome).observe(seconds);
+            timed.get(outcome).observe_traced(seconds, trace);
         }
         if let Some(counted) = &self.counted {
-            counted.get(outcome).inc();
+            counted.get(outcome).inc_traced(trace);
         }
         if let Some(in_flight) = &self.in_flight {
             in_flight.dec();
         }
         if let (Some(redis), Some(elapsed)) = (&self.redis, elapsed) {
-            redis.record(outcome, elapsed);
+            redis.record(outcome, elapsed, trace);
         }
     }
 }

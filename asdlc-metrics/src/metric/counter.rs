@@ -3,8 +3,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::hot_slots::HotSlot;
 use super::series::{Cell, sealed::Sealed};
-use super::{MetricKind, Series};
+use super::{ExemplarSlots, MetricKind, Series};
 use crate::encoding::TextWriter;
+use crate::exemplar::TraceContext;
 
 /// Value store of a [`Counter`](super::Counter).
 ///
@@ -18,9 +19,12 @@ use crate::encoding::TextWriter;
 ///   per thread stripe, packed eight counters to a cache line, so threads
 ///   counting the same series do not contend. Reads add the stripes up,
 ///   exactly.
+///
+/// And the last exemplar (allocated on first use).
 #[derive(Default)]
 pub struct CounterCell {
     store: Store,
+    exemplar: ExemplarSlots,
 }
 
 enum Store {
@@ -55,12 +59,14 @@ impl Cell for CounterCell {
     fn new_hot(_buckets: Option<&Arc<[f64]>>) -> Self {
         CounterCell {
             store: Store::Striped(HotSlot::take()),
+            exemplar: ExemplarSlots::default(),
         }
     }
 
     fn encode(&self, name: &str, labels: &str, out: &mut TextWriter<'_>) {
         out.series_head(name, "", labels, None);
-        out.value_u64(self.value());
+        let exemplar = out.openmetrics().then(|| self.exemplar.get(0)).flatten();
+        out.value_u64_exemplar(self.value(), exemplar);
     }
 }
 
@@ -81,6 +87,16 @@ impl CounterCell {
             Store::Striped(slot) => slot.sum(),
         }
     }
+
+    /// Adds `v`, with `trace` as the exemplar when there is one.
+    #[inline]
+    pub(crate) fn add_traced(&self, v: u64, trace: Option<TraceContext>) {
+        self.add(v);
+        if let Some(trace) = trace {
+            #[allow(clippy::cast_precision_loss)] // an exemplar value, not the count
+            self.exemplar.record(1, 0, trace, v as f64);
+        }
+    }
 }
 
 impl Series<CounterCell> {
@@ -94,6 +110,35 @@ impl Series<CounterCell> {
     #[inline]
     pub fn inc_by(&self, v: u64) {
         self.cell().add(v);
+    }
+
+    /// Adds one and keeps `trace` as the counter's exemplar (exported in
+    /// OpenMetrics only; see [`exemplar`](crate::exemplar)).
+    ///
+    /// ```
+    /// use asdlc_metrics::exemplar::TraceContext;
+    ///
+    /// let c = asdlc_metrics::Counter::new("asdlc_demo_total", "Demo.")?;
+    /// c.inc_with_exemplar(TraceContext::new(0xabc, None).unwrap());
+    /// assert_eq!(c.get(), 1);
+    /// # Ok::<(), asdlc_metrics::Error>(())
+    /// ```
+    #[inline]
+    pub fn inc_with_exemplar(&self, trace: TraceContext) {
+        self.cell().add_traced(1, Some(trace));
+    }
+
+    /// Adds `v` and keeps `trace` as the counter's exemplar.
+    #[inline]
+    pub fn inc_by_with_exemplar(&self, v: u64, trace: TraceContext) {
+        self.cell().add_traced(v, Some(trace));
+    }
+
+    /// Adds one, with the current trace context (if any) as the exemplar:
+    /// what the macros and the middleware record.
+    #[inline]
+    pub(crate) fn inc_traced(&self, trace: Option<TraceContext>) {
+        self.cell().add_traced(1, trace);
     }
 
     /// The current value.
@@ -128,6 +173,7 @@ mod tests {
     fn a_plain_counter_cell_stays_small() {
         // Families of a million plain series: each cell is counted in the
         // bytes per series (BENCHMARKS.md, goal ≤ 200).
-        assert!(std::mem::size_of::<CounterCell>() <= 24);
+        // The value store (16) and the exemplar slot, allocated on first use (16).
+        assert!(std::mem::size_of::<CounterCell>() <= 32);
     }
 }

@@ -6,10 +6,11 @@ use crate::clock::Stamp;
 
 use super::series::{Cell, sealed::Sealed};
 use super::stripe::{Line, SLOTS_PER_LINE, STRIPES, thread_stripe};
-use super::{Metric, MetricKind, Opts, Series};
+use super::{ExemplarSlots, Metric, MetricKind, Opts, Series};
 use crate::Error;
 use crate::encoding::TextWriter;
 use crate::encoding::f64_to_string;
+use crate::exemplar::TraceContext;
 
 /// The standard request-latency buckets (seconds): `.005 .01 .025 .05 .1
 /// .25 .5 1 2.5 5 10`.
@@ -26,6 +27,8 @@ pub struct HistogramCell {
     lines: Box<[Line]>,
     lines_per_stripe: usize,
     stripe_mask: usize,
+    /// The last exemplar per bucket (finite buckets, then `+Inf`).
+    exemplars: ExemplarSlots,
 }
 
 impl std::fmt::Debug for HistogramCell {
@@ -59,20 +62,24 @@ impl Cell for HistogramCell {
             lines,
             lines_per_stripe,
             stripe_mask: stripes - 1,
+            exemplars: ExemplarSlots::default(),
         }
     }
 
     fn encode(&self, name: &str, labels: &str, out: &mut TextWriter<'_>) {
         let mut cumulative = 0u64;
+        // Exemplars are read (and locked) only for a format that has them.
+        let openmetrics = out.openmetrics();
+        let exemplar = |i| openmetrics.then(|| self.exemplars.get(i)).flatten();
         for (i, bound) in self.bounds.iter().enumerate() {
             cumulative += self.bucket_total(i + 1);
             let le = f64_to_string(*bound);
             out.series_head(name, "_bucket", labels, Some(&le));
-            out.value_u64(cumulative);
+            out.value_u64_exemplar(cumulative, exemplar(i));
         }
         cumulative += self.bucket_total(self.bounds.len() + 1);
         out.series_head(name, "_bucket", labels, Some("+Inf"));
-        out.value_u64(cumulative);
+        out.value_u64_exemplar(cumulative, exemplar(self.bounds.len()));
         out.series_head(name, "_sum", labels, None);
         out.value_f64(self.sum());
         out.series_head(name, "_count", labels, None);
@@ -89,7 +96,24 @@ impl HistogramCell {
 
     #[inline]
     pub(crate) fn observe(&self, v: f64) {
-        let bucket = if self.bounds.len() <= 16 {
+        self.observe_in(self.bucket_of(v), v);
+    }
+
+    /// Records `v`, with `trace` as its bucket's exemplar when there is one.
+    #[inline]
+    pub(crate) fn observe_traced(&self, v: f64, trace: Option<TraceContext>) {
+        let bucket = self.bucket_of(v);
+        self.observe_in(bucket, v);
+        if let Some(trace) = trace {
+            self.exemplars
+                .record(self.bounds.len() + 1, bucket, trace, v);
+        }
+    }
+
+    /// The index of the bucket `v` falls in (`bounds.len()`: `+Inf`).
+    #[inline]
+    fn bucket_of(&self, v: f64) -> usize {
+        if self.bounds.len() <= 16 {
             self.bounds
                 .iter()
                 .position(|&b| v <= b)
@@ -98,7 +122,11 @@ impl HistogramCell {
             self.bounds.len()
         } else {
             self.bounds.partition_point(|&b| b < v)
-        };
+        }
+    }
+
+    #[inline]
+    fn observe_in(&self, bucket: usize, v: f64) {
         let stripe = thread_stripe() & self.stripe_mask;
         self.slot(stripe, bucket + 1)
             .fetch_add(1, Ordering::Relaxed);
@@ -154,6 +182,30 @@ impl Series<HistogramCell> {
     #[inline]
     pub fn observe(&self, v: f64) {
         self.cell().observe(v);
+    }
+
+    /// Records one observation and keeps `trace` as the exemplar of the
+    /// bucket it falls in (exported in OpenMetrics only; see
+    /// [`exemplar`](crate::exemplar)).
+    ///
+    /// ```
+    /// use asdlc_metrics::exemplar::TraceContext;
+    ///
+    /// let h = asdlc_metrics::Histogram::new("asdlc_demo_duration_seconds", "Demo.")?;
+    /// h.observe_with_exemplar(0.2, TraceContext::new(0xabc, Some(1)).unwrap());
+    /// assert_eq!(h.sample_count(), 1);
+    /// # Ok::<(), asdlc_metrics::Error>(())
+    /// ```
+    #[inline]
+    pub fn observe_with_exemplar(&self, v: f64, trace: TraceContext) {
+        self.cell().observe_traced(v, Some(trace));
+    }
+
+    /// Records one observation with the current trace context (if any) as
+    /// the exemplar: what the macros and the middleware record.
+    #[inline]
+    pub(crate) fn observe_traced(&self, v: f64, trace: Option<TraceContext>) {
+        self.cell().observe_traced(v, trace);
     }
 
     /// Records a duration in seconds.

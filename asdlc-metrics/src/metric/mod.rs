@@ -16,6 +16,7 @@
 
 mod counter;
 mod desc;
+mod exemplar;
 mod family;
 mod gauge;
 mod histogram;
@@ -28,6 +29,7 @@ mod stripe;
 
 pub use counter::CounterCell;
 pub use desc::{Desc, Opts};
+pub(crate) use exemplar::{Exemplar, ExemplarSlots};
 pub use family::Family;
 pub use gauge::GaugeCell;
 pub use histogram::{DEFAULT_BUCKETS, HistogramCell, HistogramTimer};

@@ -17,6 +17,7 @@ use std::time::Duration;
 use rustc_hash::FxHasher;
 
 use super::labels::{METHODS, UNMATCHED_ENDPOINT};
+use crate::exemplar::TraceContext;
 use crate::{Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, Objective};
 
 /// The three families the middleware records into.
@@ -117,12 +118,13 @@ impl Endpoint {
         }
     }
 
-    /// A request to this endpoint ended with `status` after `elapsed`.
+    /// A request to this endpoint ended with `status` after `elapsed`;
+    /// `trace` is its exemplar.
     #[inline]
-    pub(super) fn finish(&self, status: u16, elapsed: Duration) {
+    pub(super) fn finish(&self, status: u16, elapsed: Duration, trace: Option<TraceContext>) {
         let Some(s) = &self.recorders else { return };
-        s.duration.observe_duration(elapsed);
-        self.requests_with(s, status).inc();
+        s.duration.observe_traced(elapsed.as_secs_f64(), trace);
+        self.requests_with(s, status).inc_traced(trace);
         s.in_flight.dec();
     }
 
@@ -279,7 +281,7 @@ mod tests {
         for t in &templates {
             let ep = e.get(0, Some(t));
             ep.start();
-            ep.finish(200, Duration::from_millis(1));
+            ep.finish(200, Duration::from_millis(1), None);
         }
         for t in &templates {
             let c = e.families().requests.with_label_values(&["GET", t, "200"]);
@@ -294,7 +296,7 @@ mod tests {
         let codes: Vec<u16> = (200..200 + 3 * STATUS_SLOTS as u16).collect();
         for &code in codes.iter().chain(&codes) {
             ep.start();
-            ep.finish(code, Duration::ZERO);
+            ep.finish(code, Duration::ZERO, None);
         }
         for code in codes {
             let c = e
@@ -313,7 +315,7 @@ mod tests {
         let ep = e.get(0, Some("/metrics"));
         assert!(!ep.is_recorded());
         ep.start();
-        ep.finish(200, Duration::ZERO);
+        ep.finish(200, Duration::ZERO, None);
         assert!(e.families().requests.is_empty());
         assert!(e.families().in_flight.is_empty());
         assert!(e.get(0, None).is_recorded());

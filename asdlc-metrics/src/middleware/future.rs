@@ -13,6 +13,7 @@ use super::body::BodyWatch;
 use super::endpoints::Endpoint;
 use super::labels::{CANCELLED_STATUS, PANIC_STATUS};
 use crate::clock::Stamp;
+use crate::exemplar::{TraceContext, current};
 
 /// One request being recorded: `in_flight` went up when it was made, and
 /// whatever ends it brings it down once.
@@ -26,12 +27,18 @@ pub(super) struct InFlight {
     /// The request body's watch, when it has one: a failed read overrides
     /// the response's status.
     body: Option<Arc<BodyWatch>>,
+    /// The request's `traceparent`, when it carried a valid one.
+    trace: Option<TraceContext>,
 }
 
 impl InFlight {
     /// Starts recording a request to `endpoint`, unless it is excluded.
     #[inline]
-    pub(super) fn start(endpoint: Arc<Endpoint>, body: Option<Arc<BodyWatch>>) -> Self {
+    pub(super) fn start(
+        endpoint: Arc<Endpoint>,
+        body: Option<Arc<BodyWatch>>,
+        trace: Option<TraceContext>,
+    ) -> Self {
         if !endpoint.is_recorded() {
             return InFlight::none();
         }
@@ -39,6 +46,7 @@ impl InFlight {
         InFlight {
             request: Some((endpoint, Stamp::now())),
             body,
+            trace,
         }
     }
 
@@ -48,6 +56,7 @@ impl InFlight {
         InFlight {
             request: None,
             body: None,
+            trace: None,
         }
     }
 
@@ -64,7 +73,8 @@ impl InFlight {
     #[inline]
     fn finish(&mut self, status: u16) {
         if let Some((endpoint, start)) = self.request.take() {
-            endpoint.finish(status, start.elapsed());
+            let trace = current::current_or(self.trace);
+            endpoint.finish(status, start.elapsed(), trace);
         }
     }
 }
@@ -145,9 +155,13 @@ where
         if this.in_flight.request.is_none() {
             return this.inner.poll(cx);
         }
+        // The handler runs in the request's trace: what it records (a
+        // `#[timed]` function it calls) gets the same exemplar.
+        let scope = this.in_flight.trace.map(current::Scope::enter);
         let guard = PollGuard(this.in_flight);
         let result = this.inner.poll(cx);
         std::mem::forget(guard);
+        drop(scope);
         if let Poll::Ready(result) = &result {
             let status = match result {
                 Ok(response) => this.in_flight.recorded_status(response.status().as_u16()),

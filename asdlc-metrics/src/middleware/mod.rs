@@ -62,6 +62,14 @@
 //! as `unmatched` as well: axum gives such services no `MatchedPath`. Nest
 //! routers with `Router::nest` to keep their templates.
 //!
+//! # Exemplars
+//!
+//! A request with a valid W3C `traceparent` header (or running in an
+//! OpenTelemetry context, feature `opentelemetry`) leaves its trace id as the
+//! exemplar of its duration bucket and its request counter, written in
+//! OpenMetrics scrapes; its handler is polled with that trace current, so
+//! what it records carries it too. See [`exemplar`](crate::exemplar).
+//!
 //! # Exclusions
 //!
 //! Requests whose route template or raw path is in the exclusion list

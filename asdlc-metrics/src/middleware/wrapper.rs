@@ -5,13 +5,17 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::extract::MatchedPath;
-use axum::http::{Request, Response};
+use axum::http::{HeaderName, Request, Response};
 use tower_service::Service;
 
 use super::body::watch;
 use super::endpoints::Endpoints;
 use super::future::{InFlight, ResponseFuture};
 use super::labels::method_index;
+use crate::exemplar::TraceContext;
+
+/// W3C Trace Context's header: the request's trace, for exemplars.
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// The service made by [`MetricsLayer`](super::MetricsLayer): calls the
 /// inner service and records the request.
@@ -75,10 +79,15 @@ where
             .get::<MatchedPath>()
             .map(MatchedPath::as_str);
         let endpoint = endpoints.get(method_index(request.method()), template);
+        let trace = request
+            .headers()
+            .get(&TRACEPARENT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(TraceContext::from_traceparent);
         let (parts, body) = request.into_parts();
         let (body, body_watch) = watch(body);
         let request = Request::from_parts(parts, body);
-        let in_flight = InFlight::start(endpoint, body_watch);
+        let in_flight = InFlight::start(endpoint, body_watch, trace);
         // `in_flight` exists before the inner call: if `call` panics, its
         // drop during unwinding records the request as a 500.
         let inner = self.inner.call(request);

@@ -137,7 +137,11 @@ struct OpGuard {
 
 impl Drop for OpGuard {
     fn drop(&mut self) {
-        self.series.record(self.outcome, self.start.elapsed());
+        self.series.record(
+            self.outcome,
+            self.start.elapsed(),
+            crate::exemplar::current::current(),
+        );
     }
 }
 

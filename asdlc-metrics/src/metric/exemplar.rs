@@ -1,0 +1,132 @@
+//! Exemplar storage of a series: the last exemplar per bucket (one slot for
+//! a counter), allocated on the first exemplar so that series never traced
+//! pay one pointer.
+
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::clock::Stamp;
+use crate::exemplar::TraceContext;
+
+/// One exemplar: the trace, the observed value, and when.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Exemplar {
+    pub(crate) trace: TraceContext,
+    pub(crate) value: f64,
+    at: When,
+}
+
+/// When an exemplar was recorded.
+#[derive(Debug, Clone, Copy)]
+enum When {
+    /// A monotonic stamp: a few ns to take, where the wall clock costs
+    /// ~25 ns on the recording path.
+    Stamp(Stamp),
+    /// Unix milliseconds, fixed by the first scrape that wrote it: every
+    /// later scrape repeats the same time, so Prometheus sees one exemplar
+    /// again (a duplicate it skips), never an older one (which it rejects as
+    /// out of order).
+    UnixMillis(u64),
+}
+
+impl Exemplar {
+    /// Seconds since the Unix epoch when it was recorded, to the
+    /// millisecond (Prometheus keeps milliseconds).
+    pub(crate) fn unix_seconds(&self) -> f64 {
+        #[allow(clippy::cast_precision_loss)] // ms since 1970 fit in f64's 53 bits
+        let seconds = self.unix_millis() as f64 / 1000.0;
+        seconds
+    }
+
+    fn unix_millis(&self) -> u64 {
+        match self.at {
+            When::UnixMillis(ms) => ms,
+            When::Stamp(stamp) => {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or(Duration::ZERO);
+                u64::try_from(now.saturating_sub(stamp.elapsed()).as_millis()).unwrap_or(u64::MAX)
+            }
+        }
+    }
+}
+
+/// One slot per bucket (or the one of a counter): the last exemplar.
+type Slots = Box<[Mutex<Option<Exemplar>>]>;
+
+/// The exemplar slots of one series.
+#[derive(Default)]
+pub(crate) struct ExemplarSlots {
+    // A thin pointer (the boxed slice inside a box): unused, this costs a
+    // counter or histogram series 16 bytes, not 24.
+    slots: OnceLock<Box<Slots>>,
+}
+
+impl std::fmt::Debug for ExemplarSlots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExemplarSlots")
+            .field("allocated", &self.slots.get().is_some())
+            .finish()
+    }
+}
+
+impl ExemplarSlots {
+    /// Keeps `value` with `trace` in slot `index` of `len`. Last writer
+    /// wins; a writer that finds the slot busy drops its exemplar rather
+    /// than wait (the other one is just as recent).
+    // Out of line: the caller's un-traced path stays a test and a branch.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record(&self, len: usize, index: usize, trace: TraceContext, value: f64) {
+        let slots = self
+            .slots
+            .get_or_init(|| Box::new((0..len).map(|_| Mutex::new(None)).collect()));
+        if let Some(slot) = slots.get(index) {
+            if let Ok(mut slot) = slot.try_lock() {
+                *slot = Some(Exemplar {
+                    trace,
+                    value,
+                    at: When::Stamp(Stamp::now()),
+                });
+            }
+        }
+    }
+
+    /// The exemplar in slot `index`, if one was recorded, its time fixed
+    /// from now on.
+    pub(crate) fn get(&self, index: usize) -> Option<Exemplar> {
+        let slot = self.slots.get()?.get(index)?;
+        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let exemplar = slot.as_mut()?;
+        exemplar.at = When::UnixMillis(exemplar.unix_millis());
+        Some(*exemplar)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_exemplar_per_slot_is_kept_with_its_time() {
+        let slots = ExemplarSlots::default();
+        assert!(slots.get(0).is_none());
+        let a = TraceContext::new(1, None).unwrap();
+        let b = TraceContext::new(2, None).unwrap();
+        slots.record(3, 1, a, 0.5);
+        slots.record(3, 1, b, 0.7);
+        slots.record(3, 7, a, 9.0); // out of range: ignored, no panic
+        assert!(slots.get(0).is_none());
+        let kept = slots.get(1).unwrap();
+        assert_eq!((kept.trace, kept.value), (b, 0.7));
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        assert!(
+            (now - kept.unix_seconds()).abs() < 60.0,
+            "{}",
+            kept.unix_seconds()
+        );
+    }
+}
