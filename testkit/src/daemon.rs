@@ -1,7 +1,8 @@
-//! A VictoriaMetrics-family server (`victoria-metrics`, `vmagent`,
-//! `vmauth`): started with its log in a file, on a loopback address, and
-//! ready once its `/health` answers. What [`crate::victoria`],
-//! [`crate::vmagent`] and [`crate::vmauth`] share.
+//! A server the tests start (`victoria-metrics`, `vmagent`, `vmauth`,
+//! `prometheus`): started with its log in a file, on a loopback address,
+//! and ready once its readiness path (`/health` for the VictoriaMetrics
+//! family) answers. What [`crate::victoria`], [`crate::vmagent`],
+//! [`crate::vmauth`] and [`crate::prometheus`] share.
 
 use std::fs::{File, OpenOptions};
 use std::net::SocketAddr;
@@ -50,6 +51,8 @@ pub struct Daemon {
     addr: SocketAddr,
     log: PathBuf,
     binary: &'static str,
+    /// The path that answers 2xx once it is ready.
+    ready: &'static str,
 }
 
 impl Daemon {
@@ -67,10 +70,24 @@ impl Daemon {
         dir: &Path,
         args: impl Fn(SocketAddr) -> Vec<String>,
     ) -> Result<Daemon, String> {
+        Self::start_ready(tool, dir, "/health", args).await
+    }
+
+    /// [`Daemon::start`] for a server whose readiness path is `ready`
+    /// (Prometheus: `/-/ready`).
+    ///
+    /// # Errors
+    /// As [`Daemon::start`].
+    pub async fn start_ready(
+        tool: Tool,
+        dir: &Path,
+        ready: &'static str,
+        args: impl Fn(SocketAddr) -> Vec<String>,
+    ) -> Result<Daemon, String> {
         let mut last_error = String::new();
         for _ in 0..START_ATTEMPTS {
             let addr = loopback(free_port());
-            match Self::start_on(tool, dir, addr, &args(addr)).await {
+            match Self::launch(tool, dir, addr, ready, &args(addr)).await {
                 Ok(daemon) => return Ok(daemon),
                 // Another process took the port between picking and binding.
                 Err(e) if e.contains("address already in use") => last_error = e,
@@ -89,6 +106,16 @@ impl Daemon {
         tool: Tool,
         dir: &Path,
         addr: SocketAddr,
+        args: &[String],
+    ) -> Result<Daemon, String> {
+        Self::launch(tool, dir, addr, "/health", args).await
+    }
+
+    async fn launch(
+        tool: Tool,
+        dir: &Path,
+        addr: SocketAddr,
+        ready: &'static str,
         args: &[String],
     ) -> Result<Daemon, String> {
         let binary = tool.path()?;
@@ -114,20 +141,22 @@ impl Daemon {
             addr,
             log,
             binary: tool.binary,
+            ready,
         };
-        daemon.wait_healthy().await?;
+        daemon.wait_ready().await?;
         Ok(daemon)
     }
 
-    async fn wait_healthy(&mut self) -> Result<(), String> {
+    async fn wait_ready(&mut self) -> Result<(), String> {
         let client = crate::http::client();
         let deadline = Instant::now() + START_TIMEOUT;
-        let health = format!("{}/health", self.url());
+        let health = format!("{}{}", self.url(), self.ready);
         loop {
             if let Some(status) = self.process.wait_timeout(Duration::ZERO) {
                 return Err(format!(
-                    "{} exited ({status}) before answering /health; its log:\n{}",
+                    "{} exited ({status}) before answering {}; its log:\n{}",
                     self.binary,
+                    self.ready,
                     self.log_tail()
                 ));
             }

@@ -16,7 +16,6 @@ pub mod process;
 pub mod prometheus;
 pub mod promtool;
 pub mod redis_server;
-mod server;
 pub mod tools;
 pub mod upstream;
 pub mod victoria;

@@ -10,10 +10,9 @@
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::server::LoggedServer;
+use crate::daemon::{Daemon, workdir};
 use crate::tools::PROMETHEUS;
 
 /// One scrape job: `targets` at `path`, every second.
@@ -48,8 +47,11 @@ impl Job {
 /// data.
 #[derive(Debug)]
 pub struct Prometheus {
-    server: LoggedServer,
+    daemon: Daemon,
     client: reqwest::Client,
+    // Dropped after `daemon` (fields drop in declaration order), so the
+    // data directory outlives the server.
+    _dir: tempfile::TempDir,
 }
 
 impl Prometheus {
@@ -61,32 +63,33 @@ impl Prometheus {
     /// cannot be started, exits, or is not ready in time (the message quotes
     /// the end of its log).
     pub async fn start(jobs: &[Job]) -> Result<Self, String> {
-        let binary = PROMETHEUS.path()?;
-        let client = crate::http::client();
-        let args = |addr: SocketAddr, dir: &Path| {
-            let config = dir.join("prometheus.yml");
-            std::fs::write(&config, scrape_config(jobs))
-                .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
-            Ok(vec![
+        let (dir, config) = workdir("prometheus-", "prometheus.yml", &scrape_config(jobs))?;
+        let data = dir.path().join("data");
+        let args = |addr: SocketAddr| {
+            vec![
                 format!("--config.file={}", config.display()),
-                format!("--storage.tsdb.path={}", dir.join("data").display()),
+                format!("--storage.tsdb.path={}", data.display()),
                 format!("--web.listen-address={addr}"),
                 "--enable-feature=exemplar-storage".to_owned(),
                 "--log.level=warn".to_owned(),
-            ])
+            ]
         };
-        let server = LoggedServer::start(&binary, "prometheus", "/-/ready", &client, args).await?;
-        Ok(Prometheus { server, client })
+        let daemon = Daemon::start_ready(PROMETHEUS, dir.path(), "/-/ready", args).await?;
+        Ok(Prometheus {
+            daemon,
+            client: crate::http::client(),
+            _dir: dir,
+        })
     }
 
     /// The last lines of its log.
     pub fn log_tail(&self) -> String {
-        self.server.log_tail()
+        self.daemon.log_tail()
     }
 
     /// `http://127.0.0.1:<port>`, no trailing slash.
     pub fn url(&self) -> String {
-        self.server.url()
+        self.daemon.url()
     }
 
     async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<serde_json::Value, String> {
