@@ -126,3 +126,22 @@ pub fn standard_families_exported_at_start() -> impl Iterator<Item = &'static st
     assert!(AFTER_TRAFFIC.iter().all(|n| names.contains(n)));
     names.into_iter().filter(|n| !AFTER_TRAFFIC.contains(n))
 }
+
+/// Polls `check` every 250 ms until it returns `Some`, or fails after `limit`.
+pub async fn eventually<T, F, Fut>(what: &str, limit: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not happen within {limit:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}

@@ -180,18 +180,11 @@ impl Api {
     }
 
     pub(crate) async fn wait_for_query(&self, promql: &str, expected: f64) {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let value = self.query(promql).await;
-            if value == Some(expected) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{promql} is {value:?}, expected {expected}"
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        let what = format!("{promql} reaching {expected}");
+        crate::common::eventually(&what, PATIENCE, || async {
+            (self.query(promql).await == Some(expected)).then_some(())
+        })
+        .await;
     }
 }
 

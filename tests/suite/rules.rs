@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use asdlc_testkit::http;
 
+use crate::common::eventually;
 use crate::e2e::{Api, orchestrator, scrape_config, workers};
 
 fn rules_dir() -> PathBuf {
@@ -228,25 +229,6 @@ async fn vmalert_alerts(vmalert: &str, name: &str) -> Vec<(String, Value)> {
             )
         })
         .collect()
-}
-
-/// Polls `check` every 250 ms until it returns `Some`, or fails after `limit`.
-async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not happen within {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 #[tokio::test]
