@@ -79,6 +79,43 @@ pub(crate) fn deploy_config(file: &str, targets: [(&str, u16); 2]) -> String {
     config.replace("15s", "1s").replace("10s", "1s")
 }
 
+/// The whole reference deployment on loopback: a redis-server, both
+/// services, and a VictoriaMetrics scraping them every second (its config
+/// derived from deploy/vmagent.yml). Everything is killed on drop.
+pub(crate) struct Stack {
+    pub(crate) redis: RedisServer,
+    pub(crate) victoria: VictoriaMetrics,
+    pub(crate) orchestrator_port: u16,
+    _orchestrator: Process,
+    _workers: Process,
+}
+
+impl Stack {
+    pub(crate) async fn start() -> Stack {
+        let redis = RedisServer::start().unwrap();
+        let (orchestrator_port, workers_port) = (free_port(), free_port());
+        let victoria = VictoriaMetrics::start_with(
+            Options::default().scrape_config(scrape_config(orchestrator_port, workers_port)),
+        )
+        .await
+        .unwrap();
+        let _orchestrator = orchestrator(orchestrator_port, &redis.url(), &victoria.url());
+        let _workers = workers(workers_port, &redis.url(), None);
+        Stack {
+            redis,
+            victoria,
+            orchestrator_port,
+            _orchestrator,
+            _workers,
+        }
+    }
+
+    /// The orchestrator's API (tasks, and the query proxy).
+    pub(crate) fn api(&self) -> Api {
+        Api::new(self.orchestrator_port)
+    }
+}
+
 pub(crate) struct Api {
     base: String,
     http: reqwest::Client,
@@ -190,16 +227,8 @@ impl Api {
 
 #[tokio::test]
 async fn fifty_tasks_flow_through_both_services_and_show_up_in_victoria_metrics() {
-    let redis = RedisServer::start().unwrap();
-    let (orchestrator_port, workers_port) = (free_port(), free_port());
-    let victoria = VictoriaMetrics::start_with(
-        Options::default().scrape_config(scrape_config(orchestrator_port, workers_port)),
-    )
-    .await
-    .unwrap();
-    let _orchestrator = orchestrator(orchestrator_port, &redis.url(), &victoria.url());
-    let _workers = workers(workers_port, &redis.url(), None);
-    let api = Api::new(orchestrator_port);
+    let stack = Stack::start().await;
+    let api = stack.api();
 
     let ids = api.post_tasks(50).await;
     api.wait_until_done(&ids).await;

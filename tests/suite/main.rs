@@ -5,6 +5,7 @@ mod api_errors;
 mod cardinality;
 mod collectors;
 mod common;
+mod dashboards;
 mod deploy;
 mod derive;
 mod e2e;

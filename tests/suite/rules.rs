@@ -9,15 +9,13 @@ use std::time::{Duration, Instant};
 
 use asdlc_testkit::net::free_port;
 use asdlc_testkit::process::Process;
-use asdlc_testkit::redis_server::RedisServer;
 use asdlc_testkit::tools::{ALERTMANAGER, PROMTOOL, VMALERT};
-use asdlc_testkit::victoria::{Options, VictoriaMetrics};
 use serde_json::Value;
 
 use asdlc_testkit::http;
 
 use crate::common::eventually;
-use crate::e2e::{Api, orchestrator, scrape_config, workers};
+use crate::e2e::Stack;
 
 fn rules_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/rules")
@@ -233,17 +231,9 @@ async fn vmalert_alerts(vmalert: &str, name: &str) -> Vec<(String, Value)> {
 
 #[tokio::test]
 async fn killing_redis_fires_the_redis_down_alert_through_vmalert_into_alertmanager() {
-    let mut redis = RedisServer::start().unwrap();
-    let (orchestrator_port, workers_port) = (free_port(), free_port());
-    let victoria = VictoriaMetrics::start_with(
-        Options::default().scrape_config(scrape_config(orchestrator_port, workers_port)),
-    )
-    .await
-    .unwrap();
-    let _orchestrator = orchestrator(orchestrator_port, &redis.url(), &victoria.url());
-    let _workers = workers(workers_port, &redis.url(), None);
+    let mut stack = Stack::start().await;
     let alertmanager = Alertmanager::start().await;
-    let (_vmalert, vmalert) = start_vmalert(&victoria.url(), &alertmanager.url).await;
+    let (_vmalert, vmalert) = start_vmalert(&stack.victoria.url(), &alertmanager.url).await;
 
     // Both services scraped with Redis up; nothing fires.
     let up = r#"min(asdlc_redis_connection_up{service=~"orchestrator|workers"})"#;
@@ -252,19 +242,19 @@ async fn killing_redis_fires_the_redis_down_alert_through_vmalert_into_alertmana
         "both services scraped with Redis up",
         Duration::from_secs(60),
         || async {
-            let ok = victoria.query_value(up).await == Some(1.0)
-                && victoria.query_value(count).await == Some(2.0);
+            let ok = stack.victoria.query_value(up).await == Some(1.0)
+                && stack.victoria.query_value(count).await == Some(2.0);
             ok.then_some(())
         },
     )
     .await;
     assert!(vmalert_alerts(&vmalert, "AsdlcRedisDown").await.is_empty());
 
-    redis.kill();
+    stack.redis.kill();
     let killed = Instant::now();
     // A burst of failing task requests (503 while Redis is gone) against the
     // route that serves the `tasks_api` objective.
-    let api = Api::new(orchestrator_port);
+    let api = stack.api();
     let burst = tokio::spawn(async move {
         for _ in 0..600 {
             let _ = api.post_task("while redis is down").await;
@@ -365,7 +355,7 @@ async fn killing_redis_fires_the_redis_down_alert_through_vmalert_into_alertmana
     assert_eq!(burning, ["task_creation", "tasks_api"]);
     let burn_after = killed.elapsed();
     burst.abort();
-    redis.restart().unwrap();
+    stack.redis.restart().unwrap();
     let restarted = Instant::now();
     eventually(
         "AsdlcRedisDown resolved in vmalert",
