@@ -2,8 +2,8 @@
 //! end: a `#[timed]` function called inside an OpenTelemetry span context
 //! is read back from a real Prometheus with that trace id.
 //!
-//! `cargo test -p asdlc-metrics-workspace --features opentelemetry --test otel_exemplars`
-//! (./scripts/test runs it).
+//! `cargo test -p asdlc-metrics-workspace --test otel_exemplars`: the root
+//! package's dev-dependencies build the runtime crate with the feature.
 
 use std::time::Duration;
 
