@@ -16,6 +16,7 @@ pub mod process;
 pub mod prometheus;
 pub mod promtool;
 pub mod redis_server;
+pub mod scrape;
 pub mod tools;
 pub mod upstream;
 pub mod victoria;

@@ -8,40 +8,14 @@
 //! `lastError` served valid OpenMetrics (or valid text, when the target
 //! answered text).
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::daemon::{Daemon, workdir};
+use crate::scrape;
 use crate::tools::PROMETHEUS;
 
-/// One scrape job: `targets` at `path`, every second.
-#[derive(Debug, Clone)]
-pub struct Job {
-    /// The `job` label.
-    pub name: String,
-    /// `host:port` of each target.
-    pub targets: Vec<SocketAddr>,
-    /// The metrics path (`/metrics`).
-    pub path: String,
-}
-
-impl Job {
-    /// A job scraping `target` at `/metrics`.
-    pub fn new(name: &str, target: SocketAddr) -> Self {
-        Job {
-            name: name.to_owned(),
-            targets: vec![target],
-            path: "/metrics".to_owned(),
-        }
-    }
-
-    /// The same job at another metrics path.
-    pub fn path(mut self, path: &str) -> Self {
-        self.path = path.to_owned();
-        self
-    }
-}
+pub use crate::scrape::Job;
 
 /// A running Prometheus; dropping it kills the process and removes its
 /// data.
@@ -63,7 +37,11 @@ impl Prometheus {
     /// cannot be started, exits, or is not ready in time (the message quotes
     /// the end of its log).
     pub async fn start(jobs: &[Job]) -> Result<Self, String> {
-        let (dir, config) = workdir("prometheus-", "prometheus.yml", &scrape_config(jobs))?;
+        let (dir, config) = workdir(
+            "prometheus-",
+            "prometheus.yml",
+            &scrape::config(Duration::from_secs(1), jobs),
+        )?;
         let data = dir.path().join("data");
         let args = |addr: SocketAddr| {
             vec![
@@ -179,42 +157,5 @@ impl Prometheus {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-    }
-}
-
-fn scrape_config(jobs: &[Job]) -> String {
-    let mut yaml = String::from(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n",
-    );
-    for job in jobs {
-        let _ = write!(
-            yaml,
-            "  - job_name: {:?}\n    metrics_path: {:?}\n    static_configs:\n      - targets:\n",
-            job.name, job.path
-        );
-        for target in &job.targets {
-            let _ = writeln!(yaml, "          - \"{target}\"");
-        }
-    }
-    yaml
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::net::loopback;
-
-    #[test]
-    fn writes_a_scrape_config() {
-        let jobs = [
-            Job::new("om", loopback(9898)),
-            Job::new("text", loopback(9898)).path("/text"),
-        ];
-        assert_eq!(
-            scrape_config(&jobs),
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  \
-             - job_name: \"om\"\n    metrics_path: \"/metrics\"\n    static_configs:\n      - targets:\n          - \"127.0.0.1:9898\"\n  \
-             - job_name: \"text\"\n    metrics_path: \"/text\"\n    static_configs:\n      - targets:\n          - \"127.0.0.1:9898\"\n"
-        );
     }
 }

@@ -16,26 +16,19 @@
 //! Data imported with explicit past timestamps is queryable as soon as
 //! [`VictoriaMetrics::import_prometheus`] returns (it forces a flush).
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::daemon::Daemon;
+use crate::scrape::{self, Job};
 use crate::tools::VICTORIA_METRICS;
 
 /// How a [`VictoriaMetrics`] is started.
 #[derive(Debug, Clone)]
 pub struct Options {
     latency_offset: Duration,
-    scrape: Option<Scrape>,
+    scrape: Option<(Job, Duration)>,
     scrape_config: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-struct Scrape {
-    job: String,
-    targets: Vec<SocketAddr>,
-    interval: Duration,
 }
 
 impl Default for Options {
@@ -59,11 +52,7 @@ impl Options {
     /// Scrape `targets` (`/metrics` over HTTP) every `interval`, as job
     /// `job`, through a generated `-promscrape.config` file.
     pub fn scrape(mut self, job: &str, targets: &[SocketAddr], interval: Duration) -> Self {
-        self.scrape = Some(Scrape {
-            job: job.to_owned(),
-            targets: targets.to_vec(),
-            interval,
-        });
+        self.scrape = Some((Job::with_targets(job, targets), interval));
         self
     }
 
@@ -119,7 +108,9 @@ impl VictoriaMetrics {
         ];
         let config = match (&options.scrape_config, &options.scrape) {
             (Some(yaml), _) => Some(yaml.clone()),
-            (None, Some(scrape)) => Some(scrape_config(scrape)),
+            (None, Some((job, interval))) => {
+                Some(scrape::config(*interval, std::slice::from_ref(job)))
+            }
             (None, None) => None,
         };
         if let Some(config) = config {
@@ -236,37 +227,5 @@ impl VictoriaMetrics {
         } else {
             Err(format!("GET {url}: {}", answer.status()))
         }
-    }
-}
-
-fn scrape_config(scrape: &Scrape) -> String {
-    let mut yaml = format!(
-        "global:\n  scrape_interval: {}ms\nscrape_configs:\n  - job_name: {:?}\n    static_configs:\n      - targets:\n",
-        scrape.interval.as_millis(),
-        scrape.job
-    );
-    for target in &scrape.targets {
-        let _ = writeln!(yaml, "          - \"{target}\"");
-    }
-    yaml
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::net::loopback;
-
-    #[test]
-    fn writes_a_scrape_config() {
-        let scrape = Scrape {
-            job: "asdlc".into(),
-            targets: vec![loopback(9898), loopback(9899)],
-            interval: Duration::from_millis(500),
-        };
-        assert_eq!(
-            scrape_config(&scrape),
-            "global:\n  scrape_interval: 500ms\nscrape_configs:\n  - job_name: \"asdlc\"\n    \
-             static_configs:\n      - targets:\n          - \"127.0.0.1:9898\"\n          - \"127.0.0.1:9899\"\n"
-        );
     }
 }
