@@ -40,6 +40,12 @@ enum Ask {
     Broken,
 }
 
+/// `answer`, after giving the executor a turn (a real await point).
+async fn answer_soon(ask: Ask) -> Result<u8, FetchError> {
+    tokio::task::yield_now().await;
+    answer(ask)
+}
+
 fn answer(ask: Ask) -> Result<u8, FetchError> {
     match ask {
         Ask::Ok => Ok(1),
@@ -129,8 +135,7 @@ fn sync_functions_count_errors_by_variant() {
 
 #[counted]
 async fn fetch_async(ask: Ask) -> Result<u8, FetchError> {
-    tokio::task::yield_now().await;
-    answer(ask)
+    answer_soon(ask).await
 }
 
 #[tokio::test]
@@ -143,10 +148,7 @@ async fn async_functions_count_errors_by_variant() {
 
 #[timed]
 fn fetch_later(ask: Ask) -> impl Future<Output = Result<u8, FetchError>> {
-    async move {
-        tokio::task::yield_now().await;
-        answer(ask)
-    }
+    answer_soon(ask)
 }
 
 #[tokio::test]
@@ -175,8 +177,7 @@ impl Store for Memory {
     #[counted]
     #[timed]
     async fn fetch(&self, ask: Ask) -> Result<u8, FetchError> {
-        tokio::task::yield_now().await;
-        answer(ask)
+        answer_soon(ask).await
     }
 
     #[timed]
