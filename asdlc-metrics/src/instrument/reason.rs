@@ -18,7 +18,11 @@ impl Site {
     /// Counts one error of reason `reasons[index]` if the site records
     /// reasons (`#[timed]` or `#[counted]`; not `#[in_flight]` or
     /// `#[redis_op]` alone).
-    #[inline]
+    ///
+    /// Out of line and not generic: inlined, it made the classification
+    /// too big for the compiler to inline into the instrumented function,
+    /// which then paid a call on its ok path too.
+    #[inline(never)]
     pub(crate) fn record_reason(&'static self, reasons: &'static [&'static str], index: usize) {
         if let Some(per_reason) = &self.get().reasons {
             per_reason.record(reasons, index);
