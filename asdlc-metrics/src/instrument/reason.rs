@@ -7,7 +7,9 @@
 //! names no reason holds an empty `OnceLock` and nothing else. The first
 //! error sizes a slot array by the type's reasons; each slot resolves its
 //! series the first time that reason occurs, so an error afterwards is an
-//! index, a `OnceLock` read and an atomic add.
+//! index, a `OnceLock` read and an atomic add. No exemplar: the failing
+//! call's trace is already on its `result="error"` call and duration
+//! series, and copying it here again cost more than the add.
 
 use std::sync::OnceLock;
 
@@ -64,15 +66,31 @@ impl PerReason {
         }
     }
 
-    /// Counts one error of reason `reasons[index]`.
+    /// Counts one error of reason `reasons[index]`. The hot path is the
+    /// slots' table, the reason's resolved counter and an atomic add;
+    /// everything else (first error, first of a reason, another error
+    /// type) is out of line, so this stays small.
     #[inline]
     pub(crate) fn record(&self, reasons: &'static [&'static str], index: usize) {
+        if let Some(slots) = self.slots.get() {
+            if std::ptr::eq(slots.reasons, reasons) {
+                if let Some(counter) = slots.counters.get(index).and_then(OnceLock::get) {
+                    counter.inc();
+                    return;
+                }
+            }
+        }
+        self.record_slow(reasons, index);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_slow(&self, reasons: &'static [&'static str], index: usize) {
         let Some(&reason) = reasons.get(index) else {
             // A hand-written `ErrorReason` out of its own range: the call
             // still counts as an error; there is no reason to name.
             return;
         };
-        let trace = crate::exemplar::current::current();
         let slots = self.slots.get_or_init(|| Slots {
             reasons,
             counters: reasons.iter().map(|_| OnceLock::new()).collect(),
@@ -80,18 +98,17 @@ impl PerReason {
         if slots.serve(reasons) {
             slots.counters[index]
                 .get_or_init(|| self.series(reason))
-                .inc_traced(trace);
+                .inc();
         } else {
-            // A generic function whose instances have different error
-            // types shares one site: the slots belong to the first type,
-            // the others take the family's lookup (still correct, slower).
-            self.series(reason).inc_traced(trace);
+            // A generic function bounded by `ErrorReason` shares one site
+            // between its instances: the slots belong to the first error
+            // type, the others take the family's lookup (correct, slower).
+            self.series(reason).inc();
         }
     }
 
     /// The series of `reason` (bounded by the error type: exempt from the
     /// series limit).
-    #[cold]
     fn series(&self, reason: &str) -> Counter {
         crate::standard()
             .function_errors_total
