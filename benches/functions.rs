@@ -5,7 +5,10 @@
 //! fastmetrics 0.7 (an unlabelled counter / histogram held in a static:
 //! their best case). Single thread, and two threads calling the same
 //! function; and the asdlc variants inside a traced span
-//! (`function_call_traced`: each call then keeps an exemplar).
+//! (`function_call_traced`: each call then keeps an exemplar). And the
+//! cost of failure reasons (`function_result`): `#[counted]` on a function
+//! whose error is a `LabelValue` enum against one whose error is not, on
+//! the ok and the error path.
 //!
 //! `cargo bench -p asdlc-benches --bench functions`
 
@@ -13,7 +16,7 @@ use std::hint::black_box;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
-use asdlc_metrics::{counted, timed};
+use asdlc_metrics::{LabelValue, counted, timed};
 use criterion::{Criterion, criterion_group, criterion_main};
 use metered::{HitCount, ResponseTime};
 
@@ -346,12 +349,103 @@ fn two_threads(c: &mut Criterion) {
     group.finish();
 }
 
+/// An error enum as services write them: an expected variant, a unit
+/// variant and one with a field. Its errors are counted by reason.
+#[derive(Debug, LabelValue)]
+enum BenchError {
+    #[label(expected)]
+    #[allow(dead_code)]
+    Missing,
+    #[allow(dead_code)]
+    Timeout,
+    Backend(#[allow(dead_code)] u32),
+}
+
+/// The same enum without the derive: an error that names no reason, of
+/// the same size and layout (so both return their `Result` the same way).
+#[derive(Debug)]
+enum PlainError {
+    #[allow(dead_code)]
+    Missing,
+    #[allow(dead_code)]
+    Timeout,
+    Backend(#[allow(dead_code)] u32),
+}
+
+/// Today's `#[counted]` on a `Result` whose error names no reason, ok path.
+#[inline(never)]
+#[counted]
+fn plain_error_ok(x: u64) -> Result<u64, PlainError> {
+    if x == u64::MAX {
+        return Err(PlainError::Timeout);
+    }
+    Ok(work(x))
+}
+
+/// The same with an enum error, ok path.
+#[inline(never)]
+#[counted]
+fn reason_ok(x: u64) -> Result<u64, BenchError> {
+    if x == u64::MAX {
+        return Err(BenchError::Timeout);
+    }
+    Ok(work(x))
+}
+
+/// Today's error path: `result="error"`.
+#[inline(never)]
+#[counted]
+fn plain_error_err(x: u64) -> Result<u64, PlainError> {
+    if x == u64::MAX {
+        return Ok(0);
+    }
+    Err(PlainError::Backend(work(x) as u32))
+}
+
+/// The enum's error path: `result="error"` and
+/// `asdlc_function_errors_total{reason="backend"}`.
+#[inline(never)]
+#[counted]
+fn reason_err(x: u64) -> Result<u64, BenchError> {
+    if x == u64::MAX {
+        return Ok(0);
+    }
+    Err(BenchError::Backend(work(x) as u32))
+}
+
+/// Failure reasons: ok rows and error rows alternate, each pair "today,
+/// with reasons", so a change in the machine's load hits both of a pair.
+fn reasons(c: &mut Criterion) {
+    fn row<E>(
+        group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+        name: &str,
+        f: fn(u64) -> Result<u64, E>,
+    ) {
+        group.bench_function(name, |b| {
+            let mut x = 0u64;
+            b.iter(|| {
+                x = match f(black_box(x)) {
+                    Ok(v) => v,
+                    Err(_) => x.wrapping_add(1),
+                };
+                x
+            });
+        });
+    }
+    let mut group = c.benchmark_group("function_result");
+    row(&mut group, "ok/plain_error", plain_error_ok);
+    row(&mut group, "ok/enum_error", reason_ok);
+    row(&mut group, "err/plain_error", plain_error_err);
+    row(&mut group, "err/enum_error", reason_err);
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(50);
-    targets = single_thread, two_threads, traced
+    targets = single_thread, two_threads, traced, reasons
 }
 criterion_main!(benches);

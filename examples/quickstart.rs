@@ -8,7 +8,8 @@
 //! It needs nothing else running: the traffic it records is simulated (a
 //! loop that pretends to serve requests, process events and talk to Redis,
 //! through functions carrying `#[timed]`, `#[counted]`, `#[redis_op]` and
-//! `#[in_flight]`), so every standard family has series to show.
+//! `#[in_flight]`), so every standard family has series to show, and the
+//! handler's failures are counted by reason.
 
 use std::time::Duration;
 
@@ -59,13 +60,27 @@ enum EventType {
     TaskCompleted,
 }
 
-/// A simulated request handler: timed and counted by result.
+/// Why a simulated request failed. As the error type of an instrumented
+/// function, each variant is a `reason` of `asdlc_function_errors_total`;
+/// `NotFound` is expected (the caller asked for a task that may not exist),
+/// so it counts as `result="ok"` and has no reason series.
+#[derive(Debug, LabelValue)]
+enum RequestError {
+    #[label(expected)]
+    NotFound,
+    Timeout,
+}
+
+/// A simulated request handler: timed and counted by result, its failures
+/// counted by reason.
 #[timed]
 #[counted]
-async fn handle_request(tick: u64) -> Result<u64, String> {
+async fn handle_request(tick: u64) -> Result<u64, RequestError> {
     tokio::time::sleep(Duration::from_millis(tick % 7)).await;
     if tick % 17 == 0 {
-        Err("simulated failure".to_owned())
+        Err(RequestError::Timeout)
+    } else if tick % 5 == 0 {
+        Err(RequestError::NotFound)
     } else {
         Ok(tick)
     }
@@ -101,10 +116,10 @@ async fn simulate_traffic() {
         // What the HTTP middleware records for a real axum app.
         let (method, endpoint) = routes[(tick % 3) as usize];
         let started = std::time::Instant::now();
-        let status = if handle_request(tick).await.is_ok() {
-            "200"
-        } else {
-            "500"
+        let status = match handle_request(tick).await {
+            Ok(_) => "200",
+            Err(RequestError::NotFound) => "404",
+            Err(RequestError::Timeout) => "504",
         };
         m.http_requests_total
             .with_label_values(&[method, endpoint, status])

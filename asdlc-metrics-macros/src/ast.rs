@@ -244,13 +244,15 @@ pub struct LabelEnum<'a> {
     pub variants: Vec<LabelVariant<'a>>,
 }
 
-/// One variant of a `#[derive(LabelValue)]` enum.
+/// One variant of a `#[derive(LabelValue)]` enum. Its fields, if any, play
+/// no part: the value comes from the variant, so it stays bounded.
 pub struct LabelVariant<'a> {
     pub ident: &'a Ident,
-    /// The span of its fields, if it has any (rejected by [`crate::valid`]).
-    pub fields: Option<Span>,
     /// `#[label(rename = "…")]`.
     pub rename: Option<LitStr>,
+    /// `#[label(expected)]`: as an error, an expected one (no reason,
+    /// recorded as `result="ok"`).
+    pub expected: bool,
 }
 
 impl LabelVariant<'_> {

@@ -298,23 +298,43 @@ pub fn metrics_struct(input: &DeriveInput) -> syn::Result<MetricsStruct<'_>> {
 
 /// The `#[derive(LabelValue)]` model of `input`.
 pub fn label_enum(input: &DeriveInput) -> syn::Result<LabelEnum<'_>> {
+    let misplaced = input.attrs.iter().find(|a| a.path().is_ident("label"));
     let Data::Enum(data) = &input.data else {
+        // On a struct, a `#[label(..)]` is the token that shows the
+        // misunderstanding; without one, the struct itself.
+        let span = misplaced.map_or(input.ident.span(), |a| a.path().span());
         return Err(syn::Error::new(
-            input.ident.span(),
-            "#[derive(LabelValue)] needs an enum with unit variants",
+            span,
+            "#[derive(LabelValue)] needs an enum: each variant is one label value (and, as an error, one reason)\nhint: `#[label(..)]` goes on a variant of that enum",
         ));
     };
+    if let Some(misplaced) = misplaced {
+        return Err(syn::Error::new(
+            misplaced.path().span(),
+            "#[label(..)] goes on a variant, not on the enum\nhint: `#[label(rename = \"…\")]` or `#[label(expected)]` above the variant it is about",
+        ));
+    }
     let mut variants = Vec::new();
     for variant in &data.variants {
         let mut rename = None;
-        each_attr(&variant.attrs, "label", &["rename"], |_, input| {
-            rename = Some(string(input)?);
-            Ok(())
-        })?;
+        let mut expected = false;
+        each_attr(
+            &variant.attrs,
+            "label",
+            &["rename", "expected"],
+            |key, input| {
+                if key == "expected" {
+                    expected = true;
+                } else {
+                    rename = Some(string(input)?);
+                }
+                Ok(())
+            },
+        )?;
         variants.push(LabelVariant {
             ident: &variant.ident,
-            fields: (!matches!(variant.fields, Fields::Unit)).then(|| variant.fields.span()),
             rename,
+            expected,
         });
     }
     Ok(LabelEnum { variants })

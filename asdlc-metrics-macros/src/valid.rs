@@ -7,8 +7,8 @@
 
 use asdlc_metrics_naming::{FUNCTION_LABELS, Kind, NameError};
 use proc_macro2::Span;
-use syn::LitStr;
 use syn::spanned::Spanned;
+use syn::{Ident, LitStr};
 
 use crate::ast::{
     Buckets, FamilyArgs, FieldKind, LabelEnum, MetricField, MetricsStruct, Name, Spec, Which,
@@ -215,18 +215,12 @@ fn metric_field(field: &MetricField<'_>, prefix: &str, errors: &mut Errors) {
     }
 }
 
-/// Checks a `#[derive(LabelValue)]` enum: unit variants, non-empty and
-/// distinct values.
+/// Checks a `#[derive(LabelValue)]` enum: non-empty and distinct values
+/// (fields are fine: the value comes from the variant).
 pub fn label_enum(input: &LabelEnum<'_>) -> syn::Result<()> {
     let mut errors = Errors::default();
-    let mut values: Vec<(String, Span)> = Vec::new();
+    let mut values: Vec<(String, &Ident)> = Vec::new();
     for variant in &input.variants {
-        if let Some(span) = variant.fields {
-            errors.push(syn::Error::new(
-                span,
-                "#[derive(LabelValue)] variants cannot have fields: a label value must come from a bounded set",
-            ));
-        }
         if let Some(rename) = &variant.rename {
             if !errors.check(label_value(rename)) {
                 continue;
@@ -234,13 +228,13 @@ pub fn label_enum(input: &LabelEnum<'_>) -> syn::Result<()> {
         }
         let (value, span) = variant.value();
         if let Some((_, first)) = values.iter().find(|(v, _)| *v == value) {
+            // One error, at the second use; the message names the first.
             errors.push(syn::Error::new(
                 span,
-                format!("label value `{value}` is used by two variants"),
+                format!("label value `{value}` is already the value of variant `{first}`"),
             ));
-            errors.push(syn::Error::new(*first, "first used here"));
         }
-        values.push((value, span));
+        values.push((value, variant.ident));
     }
     errors.finish()
 }

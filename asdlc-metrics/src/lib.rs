@@ -13,7 +13,8 @@
 //!
 //! * `#[timed]`, `#[counted]`, `#[in_flight]` and `#[redis_op]` instrument
 //!   functions at compile time; `#[derive(Metrics)]` declares metric structs
-//!   and `#[derive(LabelValue)]` bounds label values by an enum.
+//!   and `#[derive(LabelValue)]` bounds label values by an enum (and, on
+//!   an error enum, names the failure reasons: [`ErrorReason`]).
 //! * [`init`] names the service; [`registry()`] is the global registry and
 //!   [`standard()`] the standard `asdlc_*` metric set in it.
 //! * [`Counter`], [`Gauge`], [`Histogram`] and their labelled families
@@ -51,6 +52,7 @@ mod clock;
 pub mod collectors;
 pub mod encoding;
 mod error;
+mod error_reason;
 pub mod events;
 pub mod exemplar;
 mod identity;
@@ -77,6 +79,7 @@ pub use instrument::__private;
 
 pub use collectors::{CollectError, Collector, CollectorOutput};
 pub use error::Error;
+pub use error_reason::ErrorReason;
 pub use identity::{ServiceInfo, init, service_info, service_name};
 pub use metric::{
     Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, LabelValue, Metric, MetricKind,

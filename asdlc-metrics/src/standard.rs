@@ -16,6 +16,7 @@ use crate::{CounterVec, Gauge, GaugeVec, HistogramVec, Registry, ServiceInfo};
 /// | `http_request_duration_seconds` | `asdlc_http_request_duration_seconds` | method, endpoint |
 /// | `http_requests_in_flight` | `asdlc_http_requests_in_flight` | method, endpoint |
 /// | `events_processed_total` | `asdlc_events_processed_total` | event_type, status |
+/// | `function_errors_total` | `asdlc_function_errors_total` (failures of instrumented functions whose error type names a reason) | function, module, reason |
 /// | `active_tasks` | `asdlc_active_tasks` | — |
 /// | `active_workers` | `asdlc_active_workers` | — |
 /// | `redis_connection_up` | `asdlc_redis_connection_up` (1 up, 0 down) | — |
@@ -28,7 +29,7 @@ use crate::{CounterVec, Gauge, GaugeVec, HistogramVec, Registry, ServiceInfo};
 /// can record what those do not see.
 ///
 /// ```
-/// assert_eq!(asdlc_metrics::StandardMetrics::NAMES.len(), 11);
+/// assert_eq!(asdlc_metrics::StandardMetrics::NAMES.len(), 12);
 /// assert_eq!(asdlc_metrics::StandardMetrics::NAMES[0], "asdlc_service_info");
 /// let m = asdlc_metrics::standard();
 /// m.events_processed_total.with_label_values(&["task_created", "success"]).inc();
@@ -55,6 +56,9 @@ pub struct StandardMetrics {
     /// Total events processed.
     #[metric(labels(event_type, status))]
     pub events_processed_total: CounterVec,
+    /// Failed calls to instrumented functions, by reason.
+    #[metric(labels(function, module, reason))]
+    pub function_errors_total: CounterVec,
     /// Number of currently active tasks.
     pub active_tasks: Gauge,
     /// Number of active workers.

@@ -114,13 +114,14 @@ fn function_series(
 }
 
 /// The standard families (`StandardMetrics::NAMES`) that export from the
-/// start. A labelled family exports once it has a series; these two get
+/// start. A labelled family exports once it has a series; these get
 /// theirs only from traffic the startup checks do not make (an HTTP request
-/// in flight, a failed Redis operation).
+/// in flight, a failed Redis operation, a failed call with a reason).
 pub fn standard_families_exported_at_start() -> impl Iterator<Item = &'static str> {
-    const AFTER_TRAFFIC: [&str; 2] = [
+    const AFTER_TRAFFIC: [&str; 3] = [
         "asdlc_http_requests_in_flight",
         "asdlc_redis_operation_errors_total",
+        "asdlc_function_errors_total",
     ];
     let names = asdlc_metrics::StandardMetrics::NAMES;
     assert!(AFTER_TRAFFIC.iter().all(|n| names.contains(n)));

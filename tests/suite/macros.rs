@@ -284,7 +284,12 @@ async fn redis_op_records_duration_errors_and_connection_state() {
     asdlc_metrics::redis_metrics::set_up(false);
     fake_xadd(None).await.unwrap();
     assert_eq!(up(), 1);
+    // The caller's error (a reply of another type): not a failure of Redis.
     fake_xadd(Some(redis::ErrorKind::TypeError))
+        .await
+        .unwrap_err();
+    // Redis refusing work while it loads its data set: a failure.
+    fake_xadd(Some(redis::ErrorKind::BusyLoadingError))
         .await
         .unwrap_err();
     assert_eq!(up(), 1, "a command error says nothing about the connection");
@@ -299,7 +304,7 @@ async fn redis_op_records_duration_errors_and_connection_state() {
             "asdlc_redis_operation_duration_seconds_count",
             &[("operation", "macros_xadd")]
         ),
-        3.0
+        4.0
     );
     assert_eq!(
         s.value(

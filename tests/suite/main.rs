@@ -22,6 +22,7 @@ mod outage;
 mod proxy;
 mod proxy_times;
 mod quickstart;
+mod reasons;
 mod redis;
 mod redis_bounds;
 mod registry;

@@ -1,5 +1,6 @@
 //! The quickstart example, run as the README tells a newcomer to: it serves
-//! /metrics that promtool accepts, with all nine standard families.
+//! /metrics that promtool accepts, with every standard family, and the handler's
+//! failures counted by reason.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -46,13 +47,19 @@ async fn scrape_until_every_family_has_a_sample(url: &str) -> (Vec<u8>, Scrape) 
             "asdlc_function_calls_total",
             &[("function", "handle_request")],
         );
-        if missing.is_empty() && calls >= 5.0 && saw_a_task_in_flight {
+        // Every 17th request times out: a failure with a reason.
+        let timeouts = scrape.sum(
+            "asdlc_function_errors_total",
+            &[("function", "handle_request"), ("reason", "timeout")],
+        );
+        if missing.is_empty() && calls >= 5.0 && timeouts >= 1.0 && saw_a_task_in_flight {
             return (body, scrape);
         }
         assert!(
             Instant::now() < deadline,
             "after {PATIENCE:?}: families without a sample {missing:?}, \
-             {calls} handle_request calls, a task seen in flight: {saw_a_task_in_flight}"
+             {calls} handle_request calls ({timeouts} timeouts), \
+             a task seen in flight: {saw_a_task_in_flight}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -128,6 +135,17 @@ async fn quickstart_serves_all_nine_standard_families_clean_under_promtool() {
         ) >= 1.0
     );
     assert!(scrape.value("asdlc_process_memory_bytes", &[("type", "rss")]) > 0.0);
+    // Failures by reason: the timeouts are errors with a reason; the
+    // expected `NotFound` (every 5th request) is ok and has no series.
+    let reasons: Vec<&str> = scrape
+        .find(
+            "asdlc_function_errors_total",
+            &[("function", "handle_request")],
+        )
+        .filter_map(|s| s.label("reason"))
+        .collect();
+    assert_eq!(reasons, ["timeout"]);
+
     for sample in scrape.find("asdlc_events_processed_total", &[]) {
         let event_type = sample.label("event_type").unwrap();
         assert!(

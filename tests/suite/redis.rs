@@ -5,13 +5,13 @@
 use std::time::{Duration, Instant};
 
 use asdlc_metrics::redis_metrics::{InstrumentedConnection, RedisHealthCheck};
-use asdlc_metrics::redis_op;
+use asdlc_metrics::{counted, redis_op};
 use asdlc_testkit::exposition::Scrape;
 use asdlc_testkit::http;
 use asdlc_testkit::redis_server::RedisServer;
 use redis::AsyncCommands as _;
 
-use crate::common::{redis_state_lock, scrape};
+use crate::common::{calls, redis_state_lock, scrape};
 
 fn op_count(s: &Scrape, operation: &str) -> f64 {
     s.sum(
@@ -89,10 +89,12 @@ async fn the_instrumented_connection_records_commands_pipelines_and_failures() {
     assert_eq!(delta(op_count, "get"), 2.0);
     assert_eq!(delta(op_count, "pipeline"), 1.0);
     assert_eq!(delta(op_count, "incrby"), 1.0);
-    assert_eq!(delta(op_errors, "incrby"), 1.0);
+    // `ERR value is not an integer` and `ERR unknown command` are the
+    // caller's errors: Redis answered, so they are not failures of it.
+    assert_eq!(delta(op_errors, "incrby"), 0.0);
     assert_eq!(delta(op_errors, "get"), 0.0);
     assert_eq!(delta(op_count, "other"), 1.0);
-    assert_eq!(delta(op_errors, "other"), 1.0);
+    assert_eq!(delta(op_errors, "other"), 0.0);
     let operations: Vec<&str> = after
         .find("asdlc_redis_operation_duration_seconds_count", &[])
         .filter_map(|s| s.label("operation"))
@@ -164,7 +166,77 @@ async fn redis_op_functions_record_against_a_real_server() {
     assert_eq!(delta(op_count, "xadd_task"), 3.0);
     assert_eq!(delta(op_errors, "xadd_task"), 1.0);
     assert_eq!(delta(op_count, "read_task"), 1.0);
-    assert_eq!(delta(op_errors, "read_task"), 1.0);
+    // A nil read as a String is the caller's type error, not Redis failing.
+    assert_eq!(delta(op_errors, "read_task"), 0.0);
+}
+
+#[redis_op("push_job")]
+#[counted]
+async fn push_job(
+    con: &mut redis::aio::MultiplexedConnection,
+    key: &str,
+) -> redis::RedisResult<i64> {
+    con.lpush(key, "job").await
+}
+
+/// The caller's errors (`WRONGTYPE`, a bad command) leave
+/// `asdlc_redis_operation_errors_total` alone but are errors of the
+/// function; Redis refusing to work (`OOM` past `maxmemory`) is a failure
+/// of the operation — through `#[redis_op]` and the instrumented
+/// connection alike.
+#[tokio::test]
+async fn caller_errors_are_not_failures_of_redis_and_redis_refusing_work_is() {
+    let _serial = redis_state_lock().await;
+    let server = RedisServer::start().unwrap();
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let mut instrumented = InstrumentedConnection::new(con.clone());
+    let before = scrape();
+
+    // Through the instrumented connection: a success marks Redis up.
+    let _: () = instrumented.set("a_string", "x").await.unwrap();
+    assert_eq!(up(), 1);
+    let wrong = push_job(&mut con, "a_string").await.unwrap_err();
+    assert_eq!(wrong.code(), Some("WRONGTYPE"), "{wrong:?}");
+    let wrong: redis::RedisResult<i64> = instrumented.lpush("a_string", "job").await;
+    assert_eq!(wrong.unwrap_err().code(), Some("WRONGTYPE"));
+    assert_eq!(
+        up(),
+        1,
+        "a caller's error says nothing about the connection"
+    );
+    let middle = scrape();
+    let delta = |a: &Scrape, b: &Scrape, op: &str| op_errors(b, op) - op_errors(a, op);
+    assert_eq!(delta(&before, &middle, "push_job"), 0.0);
+    assert_eq!(delta(&before, &middle, "lpush"), 0.0);
+    assert_eq!(op_count(&middle, "lpush") - op_count(&before, "lpush"), 1.0);
+    assert_eq!(
+        calls(&middle, "suite::redis", "push_job", Some("error")),
+        1.0,
+        "the function failed all the same"
+    );
+
+    // Past `maxmemory`, with nothing it may evict, Redis refuses writes.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory-policy")
+        .arg("noeviction")
+        .arg("maxmemory")
+        .arg("1")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let oom = push_job(&mut con, "a_list").await.unwrap_err();
+    assert_eq!(oom.code(), Some("OOM"), "{oom:?}");
+    let oom: redis::RedisResult<i64> = instrumented.lpush("a_list", "job").await;
+    assert_eq!(oom.unwrap_err().code(), Some("OOM"));
+    let after = scrape();
+    assert_eq!(delta(&middle, &after, "push_job"), 1.0);
+    assert_eq!(delta(&middle, &after, "lpush"), 1.0);
+    assert_eq!(
+        calls(&after, "suite::redis", "push_job", Some("error")),
+        2.0
+    );
 }
 
 const INTERVAL: Duration = Duration::from_millis(500);

@@ -1,4 +1,5 @@
-//! `#[derive(LabelValue)]`: `LabelValue::label_value` and `LABEL_VALUES`.
+//! `#[derive(LabelValue)]`: `LabelValue::label_value`, `LABEL_VALUES` and
+//! the `ErrorReason` impl ([`super::reason`]).
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -15,7 +16,7 @@ pub fn label_value(input: &DeriveInput) -> syn::Result<TokenStream> {
     let body = if values.is_empty() {
         quote!(match *self {})
     } else {
-        quote!(match self { #(Self::#idents => #values,)* })
+        quote!(match self { #(Self::#idents { .. } => #values,)* })
     };
     let mut out = super::derived_impl(
         input,
@@ -35,5 +36,6 @@ pub fn label_value(input: &DeriveInput) -> syn::Result<TokenStream> {
             pub const LABEL_VALUES: &'static [&'static str] = &[#(#values),*];
         },
     ));
+    out.extend(super::reason::error_reason(input, &model));
     Ok(out)
 }

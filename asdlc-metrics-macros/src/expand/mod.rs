@@ -13,6 +13,7 @@ mod async_trait;
 mod impl_future;
 mod label_value;
 mod metrics;
+mod reason;
 mod site;
 mod sync;
 mod types;

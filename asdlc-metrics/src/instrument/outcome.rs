@@ -1,12 +1,17 @@
 //! How an instrumented call ended, and how a return value tells it.
 //!
 //! The macros classify the returned value with autoref specialisation: the
-//! generated code calls `(&&&Probe(&value)).__asdlc_classify()` with
+//! generated code calls `(&&&Probe(&value)).__asdlc_classify(&SITE)` with
 //! [`Classify`] in scope, and method resolution picks the most specific impl
 //! that applies to the value's concrete type — a
-//! `redis::RedisResult`, any other `Result`, or anything else. This happens
+//! `redis::RedisResult` or a `Result` whose error names its reason
+//! ([`ErrorReason`]), any other `Result`, or anything else. This happens
 //! where the function is defined, so the type is concrete even when the
-//! surrounding runtime code is generic.
+//! surrounding runtime code is generic, and a function whose error type
+//! names no reason compiles to exactly what it did before.
+
+use super::site::Site;
+use crate::ErrorReason;
 
 /// The `result` label of an instrumented call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +23,10 @@ pub enum Outcome {
     /// Returned a Redis error of the connection class (dropped, refused,
     /// I/O, timeout): an error that also marks Redis as down.
     ConnectionError,
+    /// Returned a Redis error that is the caller's, not a failure of Redis
+    /// (see [`is_caller_error`]): `error` for the function, but not counted
+    /// in `asdlc_redis_operation_errors_total`.
+    CallerError,
     /// Unwound (panicked).
     Panic,
     /// An async call whose future was dropped before it completed.
@@ -29,7 +38,7 @@ impl Outcome {
     pub const fn label(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
-            Outcome::Error | Outcome::ConnectionError => "error",
+            Outcome::Error | Outcome::ConnectionError | Outcome::CallerError => "error",
             Outcome::Panic => "panic",
             Outcome::Cancelled => "cancelled",
         }
@@ -39,7 +48,7 @@ impl Outcome {
     pub(crate) const fn index(self) -> usize {
         match self {
             Outcome::Ok => 0,
-            Outcome::Error | Outcome::ConnectionError => 1,
+            Outcome::Error | Outcome::ConnectionError | Outcome::CallerError => 1,
             Outcome::Panic => 2,
             Outcome::Cancelled => 3,
         }
@@ -60,21 +69,24 @@ impl Outcome {
 pub struct Probe<'a, T: ?Sized>(pub &'a T);
 
 /// Classifies a [`Probe`]d value. One trait, implemented at three autoref
-/// depths: method resolution tries `&&Probe<Result<T, RedisError>>` (only
-/// with the `redis` feature), then `&Probe<Result<T, E>>`, then `Probe<T>`,
-/// and takes the first that applies to the value's type.
+/// depths: method resolution tries `&&Probe<Result<T, E>>` for an `E` that
+/// names its reason (and for `redis::RedisError` with the `redis` feature),
+/// then `&Probe<Result<T, E>>`, then `Probe<T>`, and takes the first that
+/// applies to the value's type.
 pub trait Classify {
-    /// The outcome of the probed value.
-    fn __asdlc_classify(&self) -> Outcome;
+    /// The outcome of the probed value; an error with a reason is also
+    /// counted in `site`'s reason series here, where its type is known.
+    fn __asdlc_classify(&self, site: &'static Site) -> Outcome;
 }
 
 #[cfg(feature = "redis")]
 impl<T> Classify for &&Probe<'_, Result<T, redis::RedisError>> {
     #[inline]
-    fn __asdlc_classify(&self) -> Outcome {
+    fn __asdlc_classify(&self, _: &'static Site) -> Outcome {
         match self.0 {
             Ok(_) => Outcome::Ok,
             Err(e) if is_connection_error(e) => Outcome::ConnectionError,
+            Err(e) if is_caller_error(e) => Outcome::CallerError,
             Err(_) => Outcome::Error,
         }
     }
@@ -87,9 +99,65 @@ pub(crate) fn is_connection_error(e: &redis::RedisError) -> bool {
     e.is_connection_dropped() || e.is_connection_refusal() || e.is_io_error() || e.is_timeout()
 }
 
+/// Errors that are the caller's, not a failure of Redis: a reply of
+/// another type than asked for, or a server error code saying the command
+/// was wrong ([`is_caller_error_code`]). Redis did its job.
+#[cfg(feature = "redis")]
+pub(crate) fn is_caller_error(e: &redis::RedisError) -> bool {
+    use redis::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::TypeError | ErrorKind::ClientError | ErrorKind::InvalidClientConfig
+    ) || e.code().is_some_and(is_caller_error_code)
+}
+
+/// Redis error codes that say the command was wrong, not that Redis
+/// failed: a command on a key of the wrong type (`WRONGTYPE`), a generic
+/// command error (`ERR`: wrong arguments, syntax, not an integer), a
+/// transaction aborted by such an error (`EXECABORT`), an unknown script
+/// (`NOSCRIPT`), keys in several cluster slots (`CROSSSLOT`), a consumer
+/// group that is missing or already there (`NOGROUP`, `BUSYGROUP`), a
+/// command the user may not run (`NOPERM`), `SCRIPT KILL` with nothing to
+/// kill (`NOTBUSY`), an unsubscribe outside subscribed mode (`NOSUB`).
+/// Every other code (`LOADING`, `READONLY`, `MASTERDOWN`, `CLUSTERDOWN`,
+/// `TRYAGAIN`, `OOM`, `BUSY`, `MISCONF`, …) is a failure of Redis.
+#[cfg(feature = "redis")]
+pub(crate) fn is_caller_error_code(code: &str) -> bool {
+    matches!(
+        code,
+        "WRONGTYPE"
+            | "ERR"
+            | "EXECABORT"
+            | "NOSCRIPT"
+            | "CROSSSLOT"
+            | "NOGROUP"
+            | "BUSYGROUP"
+            | "NOPERM"
+            | "NOTBUSY"
+            | "NOSUB"
+    )
+}
+
+impl<T, E: ErrorReason> Classify for &&Probe<'_, Result<T, E>> {
+    #[inline]
+    fn __asdlc_classify(&self, site: &'static Site) -> Outcome {
+        match self.0 {
+            Ok(_) => Outcome::Ok,
+            Err(e) => match e.reason() {
+                // An expected error: the function did its job.
+                None => Outcome::Ok,
+                Some(index) => {
+                    site.record_reason(E::REASONS, index);
+                    Outcome::Error
+                }
+            },
+        }
+    }
+}
+
 impl<T, E> Classify for &Probe<'_, Result<T, E>> {
     #[inline]
-    fn __asdlc_classify(&self) -> Outcome {
+    fn __asdlc_classify(&self, _: &'static Site) -> Outcome {
         match self.0 {
             Ok(_) => Outcome::Ok,
             Err(_) => Outcome::Error,
@@ -99,7 +167,7 @@ impl<T, E> Classify for &Probe<'_, Result<T, E>> {
 
 impl<T: ?Sized> Classify for Probe<'_, T> {
     #[inline]
-    fn __asdlc_classify(&self) -> Outcome {
+    fn __asdlc_classify(&self, _: &'static Site) -> Outcome {
         Outcome::Ok
     }
 }
@@ -107,12 +175,39 @@ impl<T: ?Sized> Classify for Probe<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::instrument::compact_site::{DEFAULT, NO_OPERATION, NONE, site};
+
+    static SITE: Site = site(
+        "outcome_tests",
+        "outcome_tests",
+        NONE,
+        DEFAULT,
+        NONE,
+        NO_OPERATION,
+    );
 
     macro_rules! classify {
         ($v:expr) => {{
             use super::Classify as _;
-            (&&&Probe(&$v)).__asdlc_classify()
+            (&&&Probe(&$v)).__asdlc_classify(&SITE)
         }};
+    }
+
+    /// A hand-written reason type: `Missing` is expected.
+    #[derive(Debug)]
+    enum Lookup {
+        Missing,
+        Corrupt(#[allow(dead_code)] String),
+    }
+
+    impl ErrorReason for Lookup {
+        const REASONS: &'static [&'static str] = &["missing", "corrupt"];
+        fn reason(&self) -> Option<usize> {
+            match self {
+                Lookup::Missing => None,
+                Lookup::Corrupt(_) => Some(1),
+            }
+        }
     }
 
     #[test]
@@ -128,14 +223,46 @@ mod tests {
         assert_eq!(classify!(()), Outcome::Ok);
     }
 
+    #[test]
+    fn errors_with_a_reason_are_counted_by_it_and_expected_ones_are_ok() {
+        let corrupt = || {
+            crate::standard()
+                .function_errors_total
+                .with_label_values(&["outcome_tests", "outcome_tests", "corrupt"])
+                .get()
+        };
+        assert_eq!(classify!(Ok::<u8, Lookup>(1)), Outcome::Ok);
+        assert_eq!(classify!(Err::<u8, _>(Lookup::Missing)), Outcome::Ok);
+        assert_eq!(corrupt(), 0);
+        let bad = Err::<u8, _>(Lookup::Corrupt("x".into()));
+        assert_eq!(classify!(bad), Outcome::Error);
+        assert_eq!(classify!(bad), Outcome::Error);
+        assert_eq!(corrupt(), 2);
+        // Only the outer `Result` decides: an inner one is the value.
+        let nested: Result<Result<u8, Lookup>, String> = Ok(Err(Lookup::Corrupt("y".into())));
+        assert_eq!(classify!(nested), Outcome::Ok);
+        assert_eq!(corrupt(), 2);
+    }
+
     #[cfg(feature = "redis")]
     #[test]
-    fn redis_connection_errors_are_told_apart() {
+    fn redis_connection_and_caller_errors_are_told_apart() {
         let io: redis::RedisResult<()> =
             Err(std::io::Error::from(std::io::ErrorKind::ConnectionRefused).into());
         assert_eq!(classify!(io), Outcome::ConnectionError);
-        let cmd: redis::RedisResult<()> = Err((redis::ErrorKind::TypeError, "wrong type").into());
-        assert_eq!(classify!(cmd), Outcome::Error);
+        let conversion: redis::RedisResult<()> =
+            Err((redis::ErrorKind::TypeError, "response was nil").into());
+        assert_eq!(classify!(conversion), Outcome::CallerError);
+        let wrong_type: redis::RedisResult<()> = Err(redis::make_extension_error(
+            "WRONGTYPE".into(),
+            Some("Operation against a key holding the wrong kind of value".into()),
+        ));
+        assert_eq!(classify!(wrong_type), Outcome::CallerError);
+        let loading: redis::RedisResult<()> =
+            Err((redis::ErrorKind::BusyLoadingError, "loading").into());
+        assert_eq!(classify!(loading), Outcome::Error);
+        let oom: redis::RedisResult<()> = Err(redis::make_extension_error("OOM".into(), None));
+        assert_eq!(classify!(oom), Outcome::Error);
     }
 
     #[test]
@@ -149,5 +276,6 @@ mod tests {
             assert_eq!(Outcome::from_index(o.index()), o);
         }
         assert_eq!(Outcome::ConnectionError.label(), "error");
+        assert_eq!(Outcome::CallerError.label(), "error");
     }
 }

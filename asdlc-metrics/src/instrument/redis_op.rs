@@ -38,8 +38,16 @@ pub(crate) fn observe_outcome(outcome: Outcome) {
     match outcome {
         Outcome::Ok => set_up(true),
         Outcome::ConnectionError => set_up(false),
-        Outcome::Error | Outcome::Panic | Outcome::Cancelled => {}
+        Outcome::Error | Outcome::CallerError | Outcome::Panic | Outcome::Cancelled => {}
     }
+}
+
+/// Whether `outcome` is a failure of the operation, counted in
+/// `asdlc_redis_operation_errors_total`: every error but the caller's own
+/// (a wrong type, a bad command: Redis did its job), and a panic or an
+/// abandoned call (it occupied its caller without an answer).
+pub(crate) fn is_failure(outcome: Outcome) -> bool {
+    !matches!(outcome, Outcome::Ok | Outcome::CallerError)
 }
 
 /// The series of one Redis operation:
@@ -68,11 +76,12 @@ impl RedisSeries {
 
     /// Records one operation (with `trace` as the exemplar): its duration whatever the outcome (a timed
     /// out or abandoned operation occupied its caller all the same), an
-    /// error unless it succeeded, and what it says about the connection.
+    /// error if it failed ([`is_failure`]), and what it says about the
+    /// connection.
     #[inline]
     pub(crate) fn record(&self, outcome: Outcome, elapsed: Duration, trace: Option<TraceContext>) {
         self.duration.observe_traced(elapsed.as_secs_f64(), trace);
-        if outcome != Outcome::Ok {
+        if is_failure(outcome) {
             self.errors.inc_traced(trace);
         }
         observe_outcome(outcome);

@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::outcome::Outcome;
+use super::reason::PerReason;
 use super::redis_op::RedisSeries;
 use crate::metric::{Cell, CounterCell, Family, HistogramCell, Series};
 use crate::{Gauge, GaugeVec, Metric, Objective, Opts};
@@ -179,6 +180,9 @@ pub(crate) struct Resolved {
     counted: Option<PerOutcome<CounterCell>>,
     pub(crate) in_flight: Option<Gauge>,
     redis: Option<RedisSeries>,
+    /// Failure reasons (`#[timed]` or `#[counted]`), fed by the
+    /// classification of errors that name one.
+    pub(crate) reasons: Option<PerReason>,
     /// Whether a call needs the clock (timed or Redis).
     pub(crate) timed_any: bool,
 }
@@ -221,12 +225,15 @@ impl Resolved {
             }
         });
         let redis = site.redis.map(RedisSeries::new);
+        let reasons = (timed.is_some() || counted.is_some())
+            .then(|| PerReason::new(site.function, site.module));
         Resolved {
             timed_any: timed.is_some() || redis.is_some(),
             timed,
             counted,
             in_flight,
             redis,
+            reasons,
         }
     }
 

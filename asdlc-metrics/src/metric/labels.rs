@@ -1,7 +1,8 @@
 /// A value usable as a label value, so label sets can be bounded by a type.
 ///
 /// Implemented for strings and integers, and by `#[derive(LabelValue)]` for
-/// fieldless enums (one `snake_case` string per variant):
+/// enums (one `snake_case` string per variant; fields play no part, so the
+/// values stay bounded):
 ///
 /// ```
 /// use asdlc_metrics::LabelValue;

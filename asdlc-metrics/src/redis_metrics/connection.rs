@@ -6,7 +6,9 @@ use redis::aio::ConnectionLike;
 use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
 use super::commands::{self, COMMANDS, OTHER, PIPELINE};
-use crate::instrument::outcome::{Outcome, is_connection_error};
+use crate::instrument::outcome::{
+    Outcome, is_caller_error, is_caller_error_code, is_connection_error,
+};
 use crate::instrument::redis_op::RedisSeries;
 
 /// A Redis connection that records every command it sends.
@@ -15,7 +17,9 @@ use crate::instrument::redis_op::RedisSeries;
 /// (`ConnectionManager`, `MultiplexedConnection`, …) and is one itself, so
 /// it drops into existing code. Each command is recorded in
 /// `asdlc_redis_operation_duration_seconds{operation="<command, lower case>"}`
-/// and, when it fails, `asdlc_redis_operation_errors_total{operation}`; a
+/// and, when Redis fails it, `asdlc_redis_operation_errors_total{operation}`
+/// (an error that is the caller's — `WRONGTYPE`, `ERR` for a bad command,
+/// `NOSCRIPT` — is not a failure of Redis and is not counted there); a
 /// pipeline is recorded once, as `operation="pipeline"`. Label values come
 /// from command names only — never keys or arguments — and a name outside
 /// the known Redis commands is recorded as `other`, so the label stays
@@ -147,19 +151,35 @@ impl Drop for OpGuard {
 
 /// Replies that carry a server error: at this level Redis errors arrive as
 /// `Ok(Value::ServerError)` (the typed API turns them into `Err` later).
+/// Classified as `#[redis_op]` classifies the same error, so both count the
+/// same failures.
 trait Reply {
-    fn is_server_error(&self) -> bool;
+    fn outcome(&self) -> Outcome;
 }
 
 impl Reply for Value {
-    fn is_server_error(&self) -> bool {
-        matches!(self, Value::ServerError(_))
+    fn outcome(&self) -> Outcome {
+        match self {
+            Value::ServerError(e) if is_caller_error_code(e.code()) => Outcome::CallerError,
+            Value::ServerError(_) => Outcome::Error,
+            _ => Outcome::Ok,
+        }
     }
 }
 
 impl Reply for Vec<Value> {
-    fn is_server_error(&self) -> bool {
-        self.iter().any(Reply::is_server_error)
+    /// The worst reply of a pipeline: a failure of Redis, else the
+    /// caller's error, else success.
+    fn outcome(&self) -> Outcome {
+        let mut outcome = Outcome::Ok;
+        for reply in self {
+            match reply.outcome() {
+                Outcome::Ok => {}
+                Outcome::CallerError => outcome = Outcome::CallerError,
+                failure => return failure,
+            }
+        }
+        outcome
     }
 }
 
@@ -180,9 +200,9 @@ async fn recorded<T: Reply>(
             .unwrap_or_else(|_| Err(timed_out(limit))),
     };
     guard.outcome = match &result {
-        Ok(reply) if reply.is_server_error() => Outcome::Error,
-        Ok(_) => Outcome::Ok,
+        Ok(reply) => reply.outcome(),
         Err(e) if is_connection_error(e) => Outcome::ConnectionError,
+        Err(e) if is_caller_error(e) => Outcome::CallerError,
         Err(_) => Outcome::Error,
     };
     result

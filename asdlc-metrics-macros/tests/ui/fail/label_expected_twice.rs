@@ -1,0 +1,11 @@
+use asdlc_metrics::LabelValue;
+
+#[derive(Debug, LabelValue)]
+enum FetchError {
+    #[label(expected)]
+    #[label(expected)]
+    NotFound,
+    Timeout,
+}
+
+fn main() {}

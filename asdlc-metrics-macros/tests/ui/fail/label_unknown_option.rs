@@ -1,0 +1,10 @@
+use asdlc_metrics::LabelValue;
+
+#[derive(Debug, LabelValue)]
+enum FetchError {
+    #[label(ok)]
+    NotFound,
+    Timeout,
+}
+
+fn main() {}

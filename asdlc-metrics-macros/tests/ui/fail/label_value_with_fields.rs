@@ -1,9 +1,0 @@
-use asdlc_metrics::LabelValue;
-
-#[derive(LabelValue)]
-enum Status {
-    Ok,
-    Failed(String),
-}
-
-fn main() {}
