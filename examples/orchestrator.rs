@@ -49,7 +49,7 @@ use asdlc_metrics::redis_metrics::{
     InstrumentedConnection, ReconnectPolicy, RedisHealthCheck, RedisHealthHandle,
 };
 use asdlc_metrics::server::{ServerConfig, json_errors, serve_app};
-use asdlc_metrics::{Objective, ServiceInfo, counted, timed};
+use asdlc_metrics::{LabelValue, Objective, ServiceInfo, counted, timed};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -153,11 +153,18 @@ async fn connect(client: redis::Client, cell: Arc<OnceCell<(Connection, RedisHea
 
 /// An API error as JSON: 503 while Redis is unreachable, 500 otherwise;
 /// a rejected request body with its own status (400, 413, 415, 422).
-#[derive(Debug)]
+///
+/// As the error type of the instrumented handlers, each failure is counted
+/// by reason (`asdlc_function_errors_total{reason="unavailable"|"internal"}`);
+/// a missing task and a rejected body are the caller's doing, expected, so
+/// they count as `result="ok"` and spend no objective's error budget.
+#[derive(Debug, LabelValue)]
 enum ApiError {
     Unavailable(String),
     Internal(String),
+    #[label(expected)]
     NotFound,
+    #[label(expected)]
     Rejected(StatusCode, String),
 }
 

@@ -406,11 +406,21 @@ async fn every_dashboard_panel_returns_data_through_the_query_proxy() {
     // objectives), and read back.
     let ids = api.post_tasks(10).await;
     api.wait_until_done(&ids).await;
+    // One failure with a reason per round, for the panel of errors by
+    // reason: a task key holding a string, so the handler's HGETALL fails
+    // with WRONGTYPE, an internal error (500).
+    let client = redis::Client::open(stack.redis.url()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let () = redis::AsyncCommands::set(&mut con, "asdlc:task:corrupt", "not a hash")
+        .await
+        .unwrap();
     let traffic = tokio::spawn(async move {
         let api = Api::new(orchestrator_port);
         loop {
             let ids = api.post_tasks(1).await;
             api.task(&ids[0]).await;
+            let corrupt = api.get("/api/tasks/corrupt").await;
+            assert_eq!(corrupt.status(), 500);
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     });

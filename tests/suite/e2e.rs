@@ -162,13 +162,17 @@ impl Api {
         response.json().await.unwrap()
     }
 
-    pub(crate) async fn task(&self, id: &str) -> Value {
-        let response = self
-            .http
-            .get(format!("{}/api/tasks/{id}", self.base))
+    /// `GET path` on the orchestrator.
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    pub(crate) async fn task(&self, id: &str) -> Value {
+        let response = self.get(&format!("/api/tasks/{id}")).await;
         assert_eq!(response.status(), 200, "task {id}");
         response.json().await.unwrap()
     }

@@ -24,8 +24,9 @@ pub enum Outcome {
     /// I/O, timeout): an error that also marks Redis as down.
     ConnectionError,
     /// Returned a Redis error that is the caller's, not a failure of Redis
-    /// (see [`is_caller_error`]): `error` for the function, but not counted
-    /// in `asdlc_redis_operation_errors_total`.
+    /// (a reply of an unexpected type, `WRONGTYPE`, `ERR`, `NOSCRIPT`, ...;
+    /// the README's "Failure reasons" lists them): `error` for the function,
+    /// but not counted in `asdlc_redis_operation_errors_total`.
     CallerError,
     /// Unwound (panicked).
     Panic,
