@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::outcome::Outcome;
-use crate::exemplar::TraceContext;
+use crate::metric::Traced;
 use crate::{Counter, Histogram};
 
 /// Marks Redis up (`true`) or down.
@@ -70,7 +70,7 @@ impl RedisSeries {
     /// out or abandoned operation occupied its caller all the same), an
     /// error unless it succeeded, and what it says about the connection.
     #[inline]
-    pub(crate) fn record(&self, outcome: Outcome, elapsed: Duration, trace: Option<TraceContext>) {
+    pub(crate) fn record(&self, outcome: Outcome, elapsed: Duration, trace: Option<Traced>) {
         self.duration.observe_traced(elapsed.as_secs_f64(), trace);
         if outcome != Outcome::Ok {
             self.errors.inc_traced(trace);
