@@ -61,19 +61,36 @@ impl Stamp {
             (Stamp::Fast(_), None) => Duration::ZERO,
         }
     }
+
+    /// Time from this stamp to `end`, a later one: lets a call read the
+    /// clock once at its end for both its duration and its exemplar's time.
+    #[inline]
+    pub(crate) fn until(self, end: Stamp) -> Duration {
+        match (self, end, CALIBRATED.get()) {
+            (Stamp::Fast(start), Stamp::Fast(end), Some(clock)) => clock.delta(start, end),
+            (Stamp::Os(start), Stamp::Os(end), _) => end.saturating_duration_since(start),
+            // The clock switched between the two: measure with the start's.
+            (start, _, _) => start.elapsed(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn both_clocks_measure_the_same_sleep() {
-        let os = Stamp::Os(Instant::now());
+    /// Starts the calibration and waits for the fast clock.
+    fn calibrated() {
         warm_up();
         while CALIBRATED.get().is_none() {
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    #[test]
+    fn both_clocks_measure_the_same_sleep() {
+        let os = Stamp::Os(Instant::now());
+        calibrated();
         let fast = Stamp::now();
         assert!(matches!(fast, Stamp::Fast(_)));
         std::thread::sleep(Duration::from_millis(20));
@@ -83,5 +100,25 @@ mod tests {
             os >= fast,
             "the OS stamp started earlier: {os:?} < {fast:?}"
         );
+    }
+
+    #[test]
+    fn an_end_stamp_measures_up_to_itself_with_the_start_clock() {
+        let os = Stamp::Os(Instant::now());
+        calibrated();
+        let fast = Stamp::now();
+        std::thread::sleep(Duration::from_millis(10));
+        let end = Stamp::now();
+        std::thread::sleep(Duration::from_millis(30));
+        let measured = fast.until(end);
+        assert!(measured >= Duration::from_millis(9), "{measured:?}");
+        assert!(
+            measured < fast.elapsed() - Duration::from_millis(20),
+            "up to the end stamp, not to now: {measured:?}"
+        );
+        // Started on the OS clock, ended on the fast one: the OS clock
+        // measures it, up to now at the latest.
+        assert!(os.until(end) >= Duration::from_millis(40));
+        assert_eq!(fast.until(fast), Duration::ZERO);
     }
 }

@@ -110,10 +110,39 @@ pub fn encode_as(
     // well even at level 1.
     let mut gz = GzEncoder::new(Vec::with_capacity(text.len() / 6), Compression::fast());
     gz.write_all(&text)?;
-    Ok(Encoded {
-        body: gz.finish()?,
-        gzip: true,
-    })
+    let body = gz.finish()?;
+    registry.recycle(text);
+    Ok(Encoded { body, gzip: true })
+}
+
+/// A plain scrape body that goes back to its registry (for the next scrape
+/// to write into) once the server has sent it and dropped it.
+struct Recycled {
+    body: Vec<u8>,
+    registry: Registry,
+}
+
+impl AsRef<[u8]> for Recycled {
+    fn as_ref(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+impl Drop for Recycled {
+    fn drop(&mut self) {
+        self.registry.recycle(std::mem::take(&mut self.body));
+    }
+}
+
+/// The response body of `encoded`: a plain one is recycled by `registry`.
+fn body_of(registry: &Registry, encoded: Encoded) -> Body {
+    if encoded.gzip {
+        return Body::from(encoded.body);
+    }
+    Body::from(bytes::Bytes::from_owner(Recycled {
+        body: encoded.body,
+        registry: registry.clone(),
+    }))
 }
 
 /// Answers a scrape of `registry` given the request headers: 200 in the
@@ -130,7 +159,8 @@ pub fn respond(registry: &Registry, headers: &HeaderMap) -> Response {
     let format = Format::negotiate(header_str(header::ACCEPT));
     match encode_as(registry, format, header_str(header::ACCEPT_ENCODING)) {
         Ok(encoded) => {
-            let mut response = Response::new(Body::from(encoded.body));
+            let gzip = encoded.gzip;
+            let mut response = Response::new(body_of(registry, encoded));
             let h = response.headers_mut();
             h.insert(
                 header::CONTENT_TYPE,
@@ -140,7 +170,7 @@ pub fn respond(registry: &Registry, headers: &HeaderMap) -> Response {
                 header::VARY,
                 HeaderValue::from_static("accept, accept-encoding"),
             );
-            if encoded.gzip {
+            if gzip {
                 h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             }
             response

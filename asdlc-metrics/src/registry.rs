@@ -5,7 +5,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::collectors::{CollectError, Collector, CollectorOutput};
 use crate::encoding::{Format, TextWriter, write_proto_family};
@@ -55,6 +55,11 @@ struct Inner {
     link: RegistryLink,
     /// Size of the last scrape, to allocate the next one in one go.
     last_size: AtomicUsize,
+    /// A scrape buffer given back once its body was sent (see
+    /// [`Registry::recycle`]): the next scrape writes into memory already
+    /// mapped instead of a fresh allocation, whose page faults cost a
+    /// 120 MB scrape of a million series more than its encoding.
+    spare: Mutex<Vec<u8>>,
 }
 
 #[derive(Default)]
@@ -141,6 +146,7 @@ impl Registry {
                 collector_errors: collector_errors.clone(),
                 link: link.clone(),
                 last_size: AtomicUsize::new(4096),
+                spare: Mutex::new(Vec::new()),
             }),
         };
         // A fresh registry holds nothing these could conflict with.
@@ -345,10 +351,44 @@ impl Registry {
     /// ```
     pub fn encode_format(&self, format: Format) -> Vec<u8> {
         let hint = self.inner.last_size.load(Ordering::Relaxed);
-        let mut buf = Vec::with_capacity(hint + hint / 8);
+        let want = hint + hint / 8;
+        let spare = std::mem::take(&mut *self.spare());
+        let mut buf = if spare.capacity() >= want {
+            spare
+        } else {
+            Vec::with_capacity(want)
+        };
+        buf.clear();
         self.encode_into(&mut buf, format);
         self.inner.last_size.store(buf.len(), Ordering::Relaxed);
         buf
+    }
+
+    /// Gives a scrape's buffer back once it is no longer needed, for the
+    /// next [`Registry::encode_format`] to write into. The registry keeps
+    /// the largest one given back (between scrapes, memory about the size
+    /// of one scrape stays allocated; a scrape allocates as much anyway).
+    /// The `/metrics` handler does this when the body has been sent.
+    ///
+    /// ```
+    /// let r = asdlc_metrics::Registry::with_service("demo");
+    /// let body = r.encode_to_vec();
+    /// let at = body.as_ptr();
+    /// r.recycle(body);
+    /// assert_eq!(r.encode_to_vec().as_ptr(), at, "the same memory again");
+    /// ```
+    pub fn recycle(&self, buf: Vec<u8>) {
+        let mut spare = self.spare();
+        if buf.capacity() > spare.capacity() {
+            *spare = buf;
+        }
+    }
+
+    fn spare(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        self.inner
+            .spare
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn encode_into(&self, buf: &mut Vec<u8>, format: Format) {

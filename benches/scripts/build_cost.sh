@@ -51,12 +51,12 @@ pub fn f$i(x: u64) -> Result<u64, String> {
     static __ASDLC_SITE: __asdlc::Site = __asdlc::site(
         "f$i", ::core::module_path!(), __asdlc::DEFAULT, __asdlc::DEFAULT, __asdlc::NONE, __asdlc::NO_OPERATION,
     );
-    let mut guard = __asdlc::Guard::start(&__ASDLC_SITE);
+    let guard = __asdlc::Guard::start(&__ASDLC_SITE);
     let value: Result<u64, String> = 'body: {
         if x == $i { break 'body Err("unlucky".to_owned()); }
         Ok(x.wrapping_mul($i).rotate_left(7))
     };
-    guard.set_outcome((&&&__asdlc::Probe(&value)).__asdlc_classify(&__ASDLC_SITE));
+    guard.finish((&&&__asdlc::Probe(&value)).__asdlc_classify(&__ASDLC_SITE));
     value
 }
 

@@ -52,9 +52,9 @@ pub fn expand(body: &Body<'_>) -> TokenStream {
         }
     };
     quote! {
-        let mut #guard = __asdlc::Guard::start(&__ASDLC_SITE);
+        let #guard = __asdlc::Guard::start(&__ASDLC_SITE);
         #run
-        #guard.set_outcome(#outcome);
+        #guard.finish(#outcome);
         #value
     }
 }

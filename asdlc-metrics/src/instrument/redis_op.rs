@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::outcome::Outcome;
-use crate::exemplar::TraceContext;
+use crate::metric::Traced;
 use crate::{Counter, Histogram};
 
 /// Marks Redis up (`true`) or down.
@@ -79,7 +79,7 @@ impl RedisSeries {
     /// error if it failed ([`is_failure`]), and what it says about the
     /// connection.
     #[inline]
-    pub(crate) fn record(&self, outcome: Outcome, elapsed: Duration, trace: Option<TraceContext>) {
+    pub(crate) fn record(&self, outcome: Outcome, elapsed: Duration, trace: Option<Traced>) {
         self.duration.observe_traced(elapsed.as_secs_f64(), trace);
         if is_failure(outcome) {
             self.errors.inc_traced(trace);

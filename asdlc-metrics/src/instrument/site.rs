@@ -7,12 +7,12 @@
 //! touches atomics — no hashing, no allocation, no lock.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use super::outcome::Outcome;
 use super::reason::PerReason;
 use super::redis_op::RedisSeries;
-use crate::metric::{Cell, CounterCell, Family, HistogramCell, Series};
+use crate::clock::Stamp;
+use crate::metric::{Cell, CounterCell, Family, HistogramCell, Series, Traced};
 use crate::{Gauge, GaugeVec, Metric, Objective, Opts};
 
 /// Default family of `#[timed]`.
@@ -185,6 +185,9 @@ pub(crate) struct Resolved {
     pub(crate) reasons: Option<PerReason>,
     /// Whether a call needs the clock (timed or Redis).
     pub(crate) timed_any: bool,
+    /// Whether the site only counts (`#[counted]` alone), for the short
+    /// path of [`Resolved::record`].
+    counted_only: bool,
 }
 
 /// Gets or registers a family in the global registry; on a conflict (the
@@ -229,6 +232,10 @@ impl Resolved {
             .then(|| PerReason::new(site.function, site.module));
         Resolved {
             timed_any: timed.is_some() || redis.is_some(),
+            counted_only: counted.is_some()
+                && timed.is_none()
+                && in_flight.is_none()
+                && redis.is_none(),
             timed,
             counted,
             in_flight,
@@ -237,14 +244,39 @@ impl Resolved {
         }
     }
 
-    /// Records one finished (or abandoned) call.
+    /// Records one finished (or abandoned) call that started at `start`
+    /// (timed sites only).
+    ///
+    /// A `#[counted]` call with no trace is one add, inlined into the
+    /// function; everything else is out of line. With the whole of this in
+    /// line the guard's drop was too big to inline: every call then spilled
+    /// the guard to the stack and called it, and the counter's atomic add
+    /// waited for those stores (15 ns per call against 4 ns for a held
+    /// counter, by CPU time).
     #[inline]
-    pub(crate) fn record(&self, outcome: Outcome, elapsed: Option<Duration>) {
-        let seconds = elapsed.map_or(0.0, |d| d.as_secs_f64());
-        // The call's trace, for exemplars: one thread-local read when
-        // there is none.
-        let trace = crate::exemplar::current::current();
+    pub(crate) fn record(&self, outcome: Outcome, start: Option<Stamp>) {
+        if self.counted_only && crate::exemplar::current::certainly_none() {
+            if let Some(counted) = &self.counted {
+                counted.get(outcome).inc();
+            }
+            return;
+        }
+        self.record_any(outcome, start);
+    }
+
+    #[inline(never)]
+    fn record_any(&self, outcome: Outcome, start: Option<Stamp>) {
+        // One clock read at the end serves the duration and the exemplars.
+        let end = start.map(|_| Stamp::now());
+        let elapsed = start.zip(end).map(|(start, end)| start.until(end));
+        // The call's trace, for exemplars: one relaxed load when no trace
+        // was ever set.
+        let trace = crate::exemplar::current::current().map(|trace| Traced {
+            trace,
+            at: end.unwrap_or_else(Stamp::now),
+        });
         if let Some(timed) = &self.timed {
+            let seconds = elapsed.map_or(0.0, |d| d.as_secs_f64());
             timed.get(outcome).observe_traced(seconds, trace);
         }
         if let Some(counted) = &self.counted {

@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::hot_slots::HotSlot;
 use super::series::{Cell, sealed::Sealed};
-use super::{ExemplarSlots, MetricKind, Series};
+use super::{ExemplarSlots, MetricKind, Series, Traced};
 use crate::encoding::TextWriter;
 use crate::exemplar::TraceContext;
 
@@ -90,7 +90,7 @@ impl CounterCell {
 
     /// Adds `v`, with `trace` as the exemplar when there is one.
     #[inline]
-    pub(crate) fn add_traced(&self, v: u64, trace: Option<TraceContext>) {
+    pub(crate) fn add_traced(&self, v: u64, trace: Option<Traced>) {
         self.add(v);
         if let Some(trace) = trace {
             #[allow(clippy::cast_precision_loss)] // an exemplar value, not the count
@@ -125,19 +125,19 @@ impl Series<CounterCell> {
     /// ```
     #[inline]
     pub fn inc_with_exemplar(&self, trace: TraceContext) {
-        self.cell().add_traced(1, Some(trace));
+        self.cell().add_traced(1, Some(Traced::now(trace)));
     }
 
     /// Adds `v` and keeps `trace` as the counter's exemplar.
     #[inline]
     pub fn inc_by_with_exemplar(&self, v: u64, trace: TraceContext) {
-        self.cell().add_traced(v, Some(trace));
+        self.cell().add_traced(v, Some(Traced::now(trace)));
     }
 
     /// Adds one, with the current trace context (if any) as the exemplar:
     /// what the macros and the middleware record.
     #[inline]
-    pub(crate) fn inc_traced(&self, trace: Option<TraceContext>) {
+    pub(crate) fn inc_traced(&self, trace: Option<Traced>) {
         self.cell().add_traced(1, trace);
     }
 

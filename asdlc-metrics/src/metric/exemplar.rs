@@ -16,6 +16,26 @@ pub(crate) struct Exemplar {
     at: When,
 }
 
+/// A call's trace context and the moment it was recorded: made once per
+/// call and shared by every family the call records into (its duration
+/// and its count), so a call keeping two exemplars reads the clock once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Traced {
+    pub(crate) trace: TraceContext,
+    pub(crate) at: Stamp,
+}
+
+impl Traced {
+    /// `trace`, recorded now.
+    #[inline]
+    pub(crate) fn now(trace: TraceContext) -> Self {
+        Traced {
+            trace,
+            at: Stamp::now(),
+        }
+    }
+}
+
 /// When an exemplar was recorded.
 #[derive(Debug, Clone, Copy)]
 enum When {
@@ -77,16 +97,16 @@ impl ExemplarSlots {
     // Out of line: the caller's un-traced path stays a test and a branch.
     #[cold]
     #[inline(never)]
-    pub(crate) fn record(&self, len: usize, index: usize, trace: TraceContext, value: f64) {
+    pub(crate) fn record(&self, len: usize, index: usize, traced: Traced, value: f64) {
         let slots = self
             .slots
             .get_or_init(|| Box::new((0..len).map(|_| Mutex::new(None)).collect()));
         if let Some(slot) = slots.get(index) {
             if let Ok(mut slot) = slot.try_lock() {
                 *slot = Some(Exemplar {
-                    trace,
+                    trace: traced.trace,
                     value,
-                    at: When::Stamp(Stamp::now()),
+                    at: When::Stamp(traced.at),
                 });
             }
         }
@@ -113,9 +133,9 @@ mod tests {
         assert!(slots.get(0).is_none());
         let a = TraceContext::new(1, None).unwrap();
         let b = TraceContext::new(2, None).unwrap();
-        slots.record(3, 1, a, 0.5);
-        slots.record(3, 1, b, 0.7);
-        slots.record(3, 7, a, 9.0); // out of range: ignored, no panic
+        slots.record(3, 1, Traced::now(a), 0.5);
+        slots.record(3, 1, Traced::now(b), 0.7);
+        slots.record(3, 7, Traced::now(a), 9.0); // out of range: ignored, no panic
         assert!(slots.get(0).is_none());
         let kept = slots.get(1).unwrap();
         assert_eq!((kept.trace, kept.value), (b, 0.7));

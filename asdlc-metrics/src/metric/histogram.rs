@@ -6,7 +6,7 @@ use crate::clock::Stamp;
 
 use super::series::{Cell, sealed::Sealed};
 use super::stripe::{Line, SLOTS_PER_LINE, STRIPES, thread_stripe};
-use super::{ExemplarSlots, Metric, MetricKind, Opts, Series};
+use super::{ExemplarSlots, Metric, MetricKind, Opts, Series, Traced};
 use crate::Error;
 use crate::encoding::TextWriter;
 use crate::encoding::f64_to_string;
@@ -101,7 +101,7 @@ impl HistogramCell {
 
     /// Records `v`, with `trace` as its bucket's exemplar when there is one.
     #[inline]
-    pub(crate) fn observe_traced(&self, v: f64, trace: Option<TraceContext>) {
+    pub(crate) fn observe_traced(&self, v: f64, trace: Option<Traced>) {
         let bucket = self.bucket_of(v);
         self.observe_in(bucket, v);
         if let Some(trace) = trace {
@@ -198,13 +198,13 @@ impl Series<HistogramCell> {
     /// ```
     #[inline]
     pub fn observe_with_exemplar(&self, v: f64, trace: TraceContext) {
-        self.cell().observe_traced(v, Some(trace));
+        self.cell().observe_traced(v, Some(Traced::now(trace)));
     }
 
     /// Records one observation with the current trace context (if any) as
     /// the exemplar: what the macros and the middleware record.
     #[inline]
-    pub(crate) fn observe_traced(&self, v: f64, trace: Option<TraceContext>) {
+    pub(crate) fn observe_traced(&self, v: f64, trace: Option<Traced>) {
         self.cell().observe_traced(v, trace);
     }
 

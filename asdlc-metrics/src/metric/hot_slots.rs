@@ -7,19 +7,24 @@
 //! holds one line per stripe and eight counters share it, each owning one
 //! slot of every line. A line is then written only by the threads of its
 //! stripe, whichever of its eight counters they update, so threads on
-//! different stripes never contend, at 8 bytes × stripes per counter.
+//! different stripes never contend, at 8 bytes × 16 stripes per counter.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError};
 
-use super::stripe::{Line, SLOTS_PER_LINE, STRIPES, thread_stripe};
+use super::stripe::{Line, MAX_STRIPES, SLOTS_PER_LINE, thread_stripe};
 
 /// One line per stripe; leaked, so slots can be `'static` without unsafe
 /// code. Blocks are never freed, but slots are reused (see [`HotSlot`]'s
 /// `Drop`), and hot counters are bounded by code anyway.
-pub(super) struct Block {
-    lines: Box<[Line]>,
-}
+///
+/// Always [`MAX_STRIPES`] lines (128 bytes per counter), whatever the
+/// machine's stripe count: an update then finds its line from the slot's
+/// one pointer and the thread's stripe, with no length to load from
+/// another heap object first (a dependent load per call, and a read of a
+/// small allocation that may share its cache line with data other threads
+/// write).
+type Block = [Line; MAX_STRIPES];
 
 /// One counter's slots: slot `slot` of every line of `block`.
 pub(super) struct HotSlot {
@@ -46,7 +51,7 @@ impl HotSlot {
         if let Some((block, slot)) = pool.free.pop() {
             let reused = HotSlot { block, slot };
             // Its last owner is gone, so nothing writes it concurrently.
-            for line in &block.lines {
+            for line in block {
                 line.0[reused.index()].store(0, Ordering::Relaxed);
             }
             return reused;
@@ -54,8 +59,8 @@ impl HotSlot {
         let (block, slot) = match pool.current {
             Some((block, next)) if (next as usize) < SLOTS_PER_LINE => (block, next),
             _ => {
-                let lines = (0..*STRIPES).map(|_| Line::default()).collect();
-                (&*Box::leak(Box::new(Block { lines })), 0)
+                let block: Box<Block> = Box::new(std::array::from_fn(|_| Line::default()));
+                (&*Box::leak(block), 0)
             }
         };
         pool.current = Some((block, slot + 1));
@@ -64,22 +69,22 @@ impl HotSlot {
 
     #[inline]
     fn index(&self) -> usize {
-        self.slot as usize
+        // Slots are below SLOTS_PER_LINE (a power of two); the mask lets
+        // the compiler drop the bounds check from the hot path.
+        self.slot as usize & (SLOTS_PER_LINE - 1)
     }
 
     /// Adds `v` on this thread's stripe.
     #[inline]
     pub(super) fn add(&self, v: u64) {
-        let lines = &self.block.lines;
-        // STRIPES is a power of two: the mask keeps the index in range.
-        let line = &lines[thread_stripe() & (lines.len() - 1)];
+        // MAX_STRIPES is a power of two: the mask keeps the index in range.
+        let line = &self.block[thread_stripe() & (MAX_STRIPES - 1)];
         line.0[self.index()].fetch_add(v, Ordering::Relaxed);
     }
 
     /// The sum over all stripes.
     pub(super) fn sum(&self) -> u64 {
         self.block
-            .lines
             .iter()
             .map(|line| line.0[self.index()].load(Ordering::Relaxed))
             .fold(0, u64::wrapping_add)

@@ -29,7 +29,7 @@ mod stripe;
 
 pub use counter::CounterCell;
 pub use desc::{Desc, Opts};
-pub(crate) use exemplar::{Exemplar, ExemplarSlots};
+pub(crate) use exemplar::{Exemplar, ExemplarSlots, Traced};
 pub use family::Family;
 pub use gauge::GaugeCell;
 pub use histogram::{DEFAULT_BUCKETS, HistogramCell, HistogramTimer};

@@ -22,8 +22,11 @@ pub(super) struct Line(pub(super) [AtomicU64; SLOTS_PER_LINE]);
 /// round robin) rarely share one, capped to keep memory per series bounded.
 pub(super) static STRIPES: LazyLock<usize> = LazyLock::new(|| {
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    (cpus * 4).next_power_of_two().clamp(1, 16)
+    (cpus * 4).next_power_of_two().clamp(1, MAX_STRIPES)
 });
+
+/// The most stripes a value gets on any machine (a power of two).
+pub(super) const MAX_STRIPES: usize = 16;
 
 static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
 

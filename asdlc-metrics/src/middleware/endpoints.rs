@@ -18,6 +18,7 @@ use rustc_hash::FxHasher;
 
 use super::labels::{METHODS, UNMATCHED_ENDPOINT};
 use crate::exemplar::TraceContext;
+use crate::metric::Traced;
 use crate::{Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, Objective};
 
 /// The three families the middleware records into.
@@ -123,6 +124,8 @@ impl Endpoint {
     #[inline]
     pub(super) fn finish(&self, status: u16, elapsed: Duration, trace: Option<TraceContext>) {
         let Some(s) = &self.recorders else { return };
+        // One clock read for both exemplars.
+        let trace = trace.map(Traced::now);
         s.duration.observe_traced(elapsed.as_secs_f64(), trace);
         self.requests_with(s, status).inc_traced(trace);
         s.in_flight.dec();

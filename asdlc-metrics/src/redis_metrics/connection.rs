@@ -141,11 +141,11 @@ struct OpGuard {
 
 impl Drop for OpGuard {
     fn drop(&mut self) {
-        self.series.record(
-            self.outcome,
-            self.start.elapsed(),
-            crate::exemplar::current::current(),
-        );
+        let end = crate::clock::Stamp::now();
+        let trace = crate::exemplar::current::current()
+            .map(|trace| crate::metric::Traced { trace, at: end });
+        self.series
+            .record(self.outcome, self.start.until(end), trace);
     }
 }
 
