@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Instructions per request through MetricsLayer, counted by valgrind
+# (callgrind), so the figure does not move with the machine's load as the
+# middleware benchmark's times do: one axum route called in process
+# (`oneshot`, no network), without the layer, with it, and with it and a
+# W3C `traceparent` header. Each row runs 20k and 40k requests; the
+# difference / 20k is one request without the start-up.
+#
+#   benches/scripts/middleware_instructions.sh              # this checkout
+#   BEFORE=/path/to/other/checkout benches/scripts/middleware_instructions.sh
+#
+# With BEFORE, the same rows for the runtime crate of that checkout (e.g. a
+# `git worktree add` of an older commit), built in its own target directory.
+# Needs valgrind.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+
+build() { # <checkout> <work dir>: builds the harness against <checkout>'s runtime crate
+  local checkout="$1" work="$2"
+  mkdir -p "$work/src"
+  cp "$repo/Cargo.lock" "$work/"
+  cat > "$work/Cargo.toml" <<TOML
+[package]
+name = "middleware-instructions"
+version = "0.0.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+asdlc-metrics = { path = "$checkout/asdlc-metrics", default-features = false, features = ["axum"] }
+axum = { version = "0.8", default-features = false, features = ["tokio", "http1", "matched-path"] }
+tokio = { version = "1", features = ["rt"] }
+tower = { version = "0.5", features = ["util"] }
+
+[profile.release]
+debug = 1
+
+[workspace]
+TOML
+  cat > "$work/src/main.rs" <<'RUST'
+use std::hint::black_box;
+
+use asdlc_metrics::middleware::MetricsLayer;
+use axum::body::Body;
+use axum::http::Request;
+use axum::routing::get;
+use axum::Router;
+use tower::ServiceExt;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let row = args.next().expect("row");
+    let n: u64 = args.next().expect("requests").parse().expect("a number");
+    let app = Router::new().route("/api/tasks/{id}", get(|| async { "ok" }));
+    let (app, traceparent) = match row.as_str() {
+        "plain" => (app, false),
+        "asdlc_metrics" => (app.layer(MetricsLayer::new()), false),
+        "asdlc_metrics+traceparent" => (app.layer(MetricsLayer::new()), true),
+        "plain+traceparent" => (app, true),
+        other => panic!("unknown row {other}"),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    runtime.block_on(async {
+        for _ in 0..n {
+            let mut request = Request::get("/api/tasks/42");
+            if traceparent {
+                request = request.header(
+                    "traceparent",
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                );
+            }
+            let response = app.clone().oneshot(request.body(Body::empty()).unwrap()).await;
+            black_box(response.unwrap());
+        }
+    });
+}
+RUST
+  (cd "$work" && CARGO_TARGET_DIR="$work/target" cargo build -q --release)
+}
+
+count() { # <binary>: prints a row per variant
+  local bin="$1"
+  instructions() {
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 \
+      | sed -n 's/.*Collected : *//p'
+  }
+  for row in plain asdlc_metrics plain+traceparent asdlc_metrics+traceparent; do
+    a=$(instructions "$row" 20000)
+    b=$(instructions "$row" 40000)
+    printf '  %-26s %s\n' "$row" $(( (b - a) / 20000 ))
+  done
+}
+
+build "$repo" "$repo/target/middleware-instructions"
+echo "instructions/request, this checkout:"
+count "$repo/target/middleware-instructions/target/release/middleware-instructions"
+if [ -n "${BEFORE:-}" ]; then
+  build "$BEFORE" "$repo/target/middleware-instructions-before"
+  echo "instructions/request, $BEFORE:"
+  count "$repo/target/middleware-instructions-before/target/release/middleware-instructions"
+fi
