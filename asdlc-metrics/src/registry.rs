@@ -440,7 +440,16 @@ impl Registry {
             let result = catch_unwind(AssertUnwindSafe(|| entry.collector.collect(&mut output)));
             let failure = match result {
                 Ok(Ok(())) => continue,
-                Ok(Err(err)) => err.to_string(),
+                // The message is the collector's code too: one whose
+                // `Display` panics fails its own collection, not the scrape.
+                Ok(Err(err)) => {
+                    catch_unwind(AssertUnwindSafe(|| err.to_string())).unwrap_or_else(|panic| {
+                        format!(
+                            "failed, and its error's message panicked: {}",
+                            panic_message(&*panic)
+                        )
+                    })
+                }
                 Err(panic) => format!("panicked: {}", panic_message(&*panic)),
             };
             out.truncate(mark);

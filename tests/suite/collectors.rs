@@ -163,8 +163,8 @@ impl std::fmt::Display for Unprintable {
 
 impl std::error::Error for Unprintable {}
 
-/// Fails with [`Unprintable`], so the registry's failure path itself
-/// panics while it reports the failure: the whole encoding fails.
+/// Fails with [`Unprintable`]: reporting the failure runs the collector's
+/// code once more.
 struct Unreportable;
 
 impl Collector for Unreportable {
@@ -177,10 +177,45 @@ impl Collector for Unreportable {
     }
 }
 
+#[test]
+fn a_collector_error_whose_message_panics_fails_only_that_collector() {
+    let r = Registry::with_service("unprintable");
+    r.register_collector(Unreportable);
+    let c = asdlc_metrics::Counter::new("asdlc_still_here_total", "Still exported.").unwrap();
+    r.register(&c).unwrap();
+    c.inc();
+    let text = r.encode_to_string();
+    let s = Scrape::parse(&text);
+    assert_eq!(s.value("asdlc_still_here_total", &[]), 1.0, "{text}");
+    assert_eq!(
+        s.value(
+            "asdlc_collector_errors_total",
+            &[("collector", "unreportable")]
+        ),
+        1.0,
+        "{text}"
+    );
+}
+
+/// Fails, and panics when the registry asks its name to report that: the
+/// one piece of a collector's code the registry runs outside its guard,
+/// and so the way to make a whole encoding fail.
+struct Nameless;
+
+impl Collector for Nameless {
+    fn name(&self) -> &str {
+        panic!("this collector cannot be named (expected by the test)")
+    }
+
+    fn collect(&self, _: &mut CollectorOutput<'_, '_>) -> Result<(), CollectError> {
+        Err("failed".into())
+    }
+}
+
 #[tokio::test]
 async fn an_encoding_failure_is_a_500_with_a_plain_text_message() {
     let r = Registry::with_service("broken");
-    r.register_collector(Unreportable);
+    r.register_collector(Nameless);
     let server = serve_registry("127.0.0.1:0", r).await.unwrap();
     let client = http::client();
     let response = client
