@@ -41,6 +41,7 @@
 //! ```
 
 pub(crate) mod current;
+mod hex;
 mod layer;
 #[cfg(feature = "opentelemetry")]
 mod otel;

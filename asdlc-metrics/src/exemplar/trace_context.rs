@@ -1,6 +1,8 @@
 //! The trace an exemplar points to: a W3C trace id and (optionally) a span
 //! id, kept as bytes so that carrying one costs no allocation.
 
+use super::hex::{self, Case};
+
 /// A trace id and, optionally, a span id: what an exemplar's `trace_id` and
 /// `span_id` labels say.
 ///
@@ -65,7 +67,17 @@ impl TraceContext {
     /// assert!(TraceContext::from_traceparent("garbage").is_none());
     /// ```
     pub fn from_traceparent(header: &str) -> Option<Self> {
-        let b = header.trim().as_bytes();
+        // `str::trim`: any Unicode whitespace around it, as a caller may
+        // hand over; the bytes reader trims ASCII only.
+        Self::from_traceparent_bytes(header.trim().as_bytes())
+    }
+
+    /// [`from_traceparent`](Self::from_traceparent) on the header's bytes,
+    /// as the middleware has them: the digits' checks reject anything that
+    /// is not ASCII, so the header needs no UTF-8 check first.
+    #[inline]
+    pub(crate) fn from_traceparent_bytes(header: &[u8]) -> Option<Self> {
+        let b = header.trim_ascii();
         // version 00 is exactly 55 bytes; later versions may append fields
         // after a dash, which a version-00 reader ignores.
         if b.len() < 55 || (b.len() > 55 && (b[..2] == *b"00" || b[55] != b'-')) {
@@ -74,10 +86,13 @@ impl TraceContext {
         if b[2] != b'-' || b[35] != b'-' || b[52] != b'-' || b[..2] == *b"ff" {
             return None;
         }
-        let _version: [u8; 1] = hex_lower(&b[..2])?;
-        let trace_id: [u8; 16] = hex_lower(&b[3..35])?;
-        let span_id: [u8; 8] = hex_lower(&b[36..52])?;
-        let _flags: [u8; 1] = hex_lower(&b[53..55])?;
+        // Version and flags, two digits each, checked as one word.
+        let version_and_flags = [b[0], b[1], b[53], b[54], b'0', b'0', b'0', b'0'];
+        if !hex::all_digits(version_and_flags, Case::Lower) {
+            return None;
+        }
+        let trace_id: [u8; 16] = hex::decode(&b[3..35], Case::Lower)?;
+        let span_id: [u8; 8] = hex::decode(&b[36..52], Case::Lower)?;
         if span_id == [0; 8] {
             return None;
         }
@@ -109,21 +124,21 @@ impl TraceContext {
         } else {
             trace_id
         };
-        let trace: [u8; 16] = hex_any_case(digits)?;
+        let trace: [u8; 16] = hex::decode(digits.as_bytes(), Case::Any)?;
         let span: [u8; 8] = span_id
-            .and_then(|s| hex_any_case(s.trim()))
+            .and_then(|s| hex::decode(s.trim().as_bytes(), Case::Any))
             .unwrap_or([0; 8]);
         Self::from_bytes(trace, span)
     }
 
     /// The trace id as 32 lowercase hex digits.
     pub fn trace_id_hex(&self) -> String {
-        to_hex(&self.trace_id)
+        hex::string(&self.trace_id)
     }
 
     /// The span id as 16 lowercase hex digits, if there is one.
     pub fn span_id_hex(&self) -> Option<String> {
-        (self.span_id != [0; 8]).then(|| to_hex(&self.span_id))
+        (self.span_id != [0; 8]).then(|| hex::string(&self.span_id))
     }
 
     /// The context the current call runs in, if any: see the
@@ -142,75 +157,14 @@ impl TraceContext {
     /// without braces) into `out`.
     pub(crate) fn write_labels(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"trace_id=\"");
-        push_hex(out, &self.trace_id);
+        hex::push(out, &self.trace_id);
         out.push(b'"');
         if self.span_id != [0; 8] {
             out.extend_from_slice(b",span_id=\"");
-            push_hex(out, &self.span_id);
+            hex::push(out, &self.span_id);
             out.push(b'"');
         }
     }
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    for b in bytes {
-        out.push(HEX[usize::from(b >> 4)]);
-        out.push(HEX[usize::from(b & 0xf)]);
-    }
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    let mut out = Vec::with_capacity(bytes.len() * 2);
-    push_hex(&mut out, bytes);
-    // push_hex writes ASCII only.
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// Each byte's value as a hex digit, or `INVALID`: one load per digit, and
-/// one check per id rather than a branch per digit (a request's
-/// `traceparent` has 52 digits; the per-digit branches were ~440
-/// instructions of it).
-const fn digit_table(upper_ok: bool) -> [u8; 256] {
-    let mut table = [INVALID; 256];
-    let mut i = 0;
-    while i < 16 {
-        table[b"0123456789abcdef"[i] as usize] = i as u8;
-        if upper_ok {
-            table[b"0123456789ABCDEF"[i] as usize] = i as u8;
-        }
-        i += 1;
-    }
-    table
-}
-
-const INVALID: u8 = 0xff;
-static LOWER_DIGITS: [u8; 256] = digit_table(false);
-static ANY_CASE_DIGITS: [u8; 256] = digit_table(true);
-
-fn hex_into<const N: usize>(digits: &[u8], table: &[u8; 256]) -> Option<[u8; N]> {
-    if digits.len() != N * 2 {
-        return None;
-    }
-    let mut out = [0u8; N];
-    // The high bits of any `INVALID` digit survive the OR.
-    let mut invalid = 0u8;
-    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-        let (high, low) = (table[usize::from(pair[0])], table[usize::from(pair[1])]);
-        invalid |= high | low;
-        *byte = high << 4 | (low & 0x0f);
-    }
-    (invalid & 0xf0 == 0).then_some(out)
-}
-
-/// W3C Trace Context allows lowercase hex only.
-fn hex_lower<const N: usize>(digits: &[u8]) -> Option<[u8; N]> {
-    hex_into(digits, &LOWER_DIGITS)
-}
-
-fn hex_any_case<const N: usize>(digits: &str) -> Option<[u8; N]> {
-    hex_into(digits.as_bytes(), &ANY_CASE_DIGITS)
 }
 
 #[cfg(test)]
@@ -247,30 +201,108 @@ mod tests {
         }
     }
 
+    /// W3C Trace Context's `traceparent` rules, field by field: what the
+    /// word-at-a-time reader must agree with.
+    fn by_the_rules(header: &[u8]) -> Option<([u8; 16], [u8; 8])> {
+        fn lower_hex<const N: usize>(field: &[u8]) -> Option<[u8; N]> {
+            let digit = |c: u8| match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                _ => None,
+            };
+            if field.len() != 2 * N {
+                return None;
+            }
+            let mut out = [0u8; N];
+            for (byte, pair) in out.iter_mut().zip(field.chunks(2)) {
+                *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+            }
+            Some(out)
+        }
+        let fields: Vec<&[u8]> = header.trim_ascii().split(|&b| b == b'-').collect();
+        let [version, trace, span, flags, rest @ ..] = fields.as_slice() else {
+            return None;
+        };
+        let [version] = lower_hex::<1>(version)?;
+        lower_hex::<1>(flags)?;
+        let (trace, span) = (lower_hex::<16>(trace)?, lower_hex::<8>(span)?);
+        let later_fields_ok = version != 0 || rest.is_empty();
+        (version != 0xff && later_fields_ok && trace != [0; 16] && span != [0; 8])
+            .then_some((trace, span))
+    }
+
     #[test]
-    fn every_byte_decodes_as_the_hex_rules_say() {
-        for high in 0..=255u8 {
-            for low in [
-                b'0', b'7', b'a', b'f', b'A', b'F', b'g', b'/', b':', 0xff, high,
-            ] {
-                let pair = [high, low];
-                let expect = |upper_ok: bool| {
-                    let digit = |c: u8| match c {
-                        b'0'..=b'9' => Some(c - b'0'),
-                        b'a'..=b'f' => Some(c - b'a' + 10),
-                        b'A'..=b'F' if upper_ok => Some(c - b'A' + 10),
-                        _ => None,
-                    };
-                    Some([digit(high)? << 4 | digit(low)?])
-                };
-                assert_eq!(hex_lower::<1>(&pair), expect(false), "{pair:?}");
-                assert_eq!(
-                    hex_into::<1>(&pair, &ANY_CASE_DIGITS),
-                    expect(true),
-                    "{pair:?}"
-                );
+    fn every_byte_in_every_position_is_read_as_the_rules_say() {
+        let valid = *b"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-xyz";
+        for len in [55, valid.len()] {
+            for version in [*b"00", *b"01"] {
+                let mut header = valid[..len].to_vec();
+                header[..2].copy_from_slice(&version);
+                for position in 0..len {
+                    for byte in 0..=255u8 {
+                        let mut h = header.clone();
+                        h[position] = byte;
+                        let read = TraceContext::from_traceparent_bytes(&h);
+                        assert_eq!(
+                            read.map(|t| (t.trace_id, t.span_id)),
+                            by_the_rules(&h),
+                            "{byte:#04x} at {position} of {:?}",
+                            String::from_utf8_lossy(&h)
+                        );
+                    }
+                }
             }
         }
+    }
+
+    #[test]
+    fn malformed_headers_are_ignored() {
+        let ok = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let cases = [
+            ("one digit short", ok.replacen("4bf9", "4bf", 1)),
+            ("one digit long", ok.replacen("4bf9", "4bf92", 1)),
+            ("uppercase trace id", ok.replacen("4bf9", "4BF9", 1)),
+            ("uppercase span id", ok.replacen("00f067aa", "00F067AA", 1)),
+            ("uppercase flags", ok.replacen("-01", "-0A", 1)),
+            ("non-hex", ok.replacen("4bf9", "4bg9", 1)),
+            ("version ff", ok.replacen("00-", "ff-", 1)),
+            (
+                "all-zero trace id",
+                ok.replacen("4bf92f3577b34da6a3ce929d0e0e4736", &"0".repeat(32), 1),
+            ),
+            (
+                "all-zero span id",
+                ok.replacen("00f067aa0ba902b7", &"0".repeat(16), 1),
+            ),
+            ("extra field on version 00", format!("{ok}-00")),
+            ("extra bytes without a dash", format!("{ok}x")),
+            ("dashes moved", ok.replacen("-00f0", "0-0f0", 1)),
+        ];
+        for (why, header) in cases {
+            assert!(
+                TraceContext::from_traceparent(&header).is_none(),
+                "{why}: {header}"
+            );
+            assert_eq!(
+                by_the_rules(header.as_bytes()),
+                None,
+                "{why}: the model agrees"
+            );
+        }
+        let later = ok.replacen("00-", "cc-", 1) + "-what-comes-later";
+        assert!(
+            TraceContext::from_traceparent(&later).is_some(),
+            "a later version's fields"
+        );
+        assert!(
+            TraceContext::from_traceparent(&format!(" {ok}\t")).is_some(),
+            "whitespace around"
+        );
+        assert!(
+            TraceContext::from_traceparent_bytes(&[b'0'; 55]).is_none()
+                && TraceContext::from_traceparent_bytes(&[0xff; 55]).is_none(),
+            "not UTF-8, no dashes"
+        );
     }
 
     #[test]

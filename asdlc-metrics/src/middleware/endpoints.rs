@@ -17,7 +17,6 @@ use std::time::Duration;
 use rustc_hash::FxHasher;
 
 use super::labels::{METHODS, UNMATCHED_ENDPOINT};
-use crate::exemplar::TraceContext;
 use crate::metric::Traced;
 use crate::{Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, Objective};
 
@@ -120,12 +119,10 @@ impl Endpoint {
     }
 
     /// A request to this endpoint ended with `status` after `elapsed`;
-    /// `trace` is its exemplar.
+    /// `trace` is the exemplar of both its duration and its count.
     #[inline]
-    pub(super) fn finish(&self, status: u16, elapsed: Duration, trace: Option<TraceContext>) {
+    pub(super) fn finish(&self, status: u16, elapsed: Duration, trace: Option<Traced>) {
         let Some(s) = &self.recorders else { return };
-        // One clock read for both exemplars.
-        let trace = trace.map(Traced::now);
         s.duration.observe_traced(elapsed.as_secs_f64(), trace);
         self.requests_with(s, status).inc_traced(trace);
         s.in_flight.dec();

@@ -14,6 +14,7 @@ use super::endpoints::Endpoint;
 use super::labels::{CANCELLED_STATUS, PANIC_STATUS};
 use crate::clock::Stamp;
 use crate::exemplar::{TraceContext, current};
+use crate::metric::Traced;
 
 /// One request being recorded: `in_flight` went up when it was made, and
 /// whatever ends it brings it down once.
@@ -73,8 +74,10 @@ impl InFlight {
     #[inline]
     fn finish(&mut self, status: u16) {
         if let Some((endpoint, start)) = self.request.take() {
-            let trace = current::current_or(self.trace);
-            endpoint.finish(status, start.elapsed(), trace);
+            // One clock read: the end of the duration is the exemplars' time.
+            let end = Stamp::now();
+            let trace = current::current_or(self.trace).map(|trace| Traced { trace, at: end });
+            endpoint.finish(status, start.until(end), trace);
         }
     }
 }

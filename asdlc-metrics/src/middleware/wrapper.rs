@@ -82,8 +82,7 @@ where
         let trace = request
             .headers()
             .get(&TRACEPARENT)
-            .and_then(|v| v.to_str().ok())
-            .and_then(TraceContext::from_traceparent);
+            .and_then(|v| TraceContext::from_traceparent_bytes(v.as_bytes()));
         let (parts, body) = request.into_parts();
         let (body, body_watch) = watch(body);
         let request = Request::from_parts(parts, body);
