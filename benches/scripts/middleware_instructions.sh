@@ -4,7 +4,15 @@
 # middleware benchmark's times do: one axum route called in process
 # (`oneshot`, no network), without the layer, with it, and with it and a
 # W3C `traceparent` header. Each row runs 20k and 40k requests; the
-# difference / 20k is one request without the start-up.
+# difference / 20k is one request without the start-up. Only the main
+# thread is counted: the clock's calibration thread runs for a wall-clock
+# time, so its instructions vary from run to run (by ~200 per request).
+#
+# The rows run twice: requests with no other header (as this script always
+# did), and with a `host` header, as every HTTP/1.1 request has. Without
+# any header the layer's `traceparent` lookup finds an empty map and
+# returns at once, so the first set charges hashing the header's name to
+# the trace; with `host` every row pays it, as a server's requests do.
 #
 #   benches/scripts/middleware_instructions.sh              # this checkout
 #   BEFORE=/path/to/other/checkout benches/scripts/middleware_instructions.sh
@@ -51,6 +59,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let row = args.next().expect("row");
     let n: u64 = args.next().expect("requests").parse().expect("a number");
+    let host = args.next().as_deref() == Some("host");
     let app = Router::new().route("/api/tasks/{id}", get(|| async { "ok" }));
     let (app, traceparent) = match row.as_str() {
         "plain" => (app, false),
@@ -63,6 +72,9 @@ fn main() {
     runtime.block_on(async {
         for _ in 0..n {
             let mut request = Request::get("/api/tasks/42");
+            if host {
+                request = request.header("host", "localhost:8080");
+            }
             if traceparent {
                 request = request.header(
                     "traceparent",
@@ -80,14 +92,27 @@ RUST
 
 count() { # <binary>: prints a row per variant
   local bin="$1"
-  instructions() {
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 \
-      | sed -n 's/.*Collected : *//p'
+  instructions() { # <row> <requests> [host]: instructions of the main thread
+    local out
+    out=$(mktemp -d)
+    valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out/cg" \
+      "$bin" "$@" >/dev/null 2>&1
+    sed -n 's/^summary: *//p' "$out/cg-01"
+    rm -rf "$out"
   }
-  for row in plain asdlc_metrics plain+traceparent asdlc_metrics+traceparent; do
-    a=$(instructions "$row" 20000)
-    b=$(instructions "$row" 40000)
-    printf '  %-26s %s\n' "$row" $(( (b - a) / 20000 ))
+  for headers in "" host; do
+    echo "  requests with ${headers:-no other} header:"
+    declare -A per
+    for row in plain asdlc_metrics plain+traceparent asdlc_metrics+traceparent; do
+      a=$(instructions "$row" 20000 $headers)
+      b=$(instructions "$row" 40000 $headers)
+      per[$row]=$(( (b - a) / 20000 ))
+      printf '    %-26s %s\n' "$row" "${per[$row]}"
+    done
+    local bare=$(( per[asdlc_metrics] - per[plain] ))
+    local traced=$(( per[asdlc_metrics+traceparent] - per[plain+traceparent] ))
+    printf '    the layer, no trace context  %s\n' "$bare"
+    printf '    the layer, with traceparent  %s (%+d)\n' "$traced" $(( traced - bare ))
   done
 }
 
