@@ -63,6 +63,7 @@ fn slot() -> Option<TraceContext> {
 }
 
 /// Replaces the slot and returns what it held.
+#[inline]
 pub(crate) fn replace(context: Option<TraceContext>) -> Option<TraceContext> {
     if context.is_some() && !IN_USE.load(Ordering::Relaxed) {
         IN_USE.store(true, Ordering::Relaxed);
@@ -79,6 +80,7 @@ pub(crate) struct Scope {
 
 #[cfg_attr(not(feature = "axum"), allow(dead_code))]
 impl Scope {
+    #[inline]
     pub(crate) fn enter(context: TraceContext) -> Self {
         Scope {
             previous: replace(Some(context)),
@@ -87,6 +89,7 @@ impl Scope {
 }
 
 impl Drop for Scope {
+    #[inline]
     fn drop(&mut self) {
         replace(self.previous);
     }
