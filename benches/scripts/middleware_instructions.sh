@@ -5,8 +5,9 @@
 # (`oneshot`, no network), without the layer, with it, and with it and a
 # W3C `traceparent` header. Each row runs 20k and 40k requests; the
 # difference / 20k is one request without the start-up. Only the main
-# thread is counted: the clock's calibration thread runs for a wall-clock
-# time, so its instructions vary from run to run (by ~200 per request).
+# thread is counted, after the clock's calibration is done: that thread runs
+# for a wall-clock time, so its instructions vary from run to run (by ~200
+# per request), and so did the main thread's clock reads while it ran.
 #
 # The rows run twice: requests with no other header (as this script always
 # did), and with a `host` header, as every HTTP/1.1 request has. Without
@@ -68,6 +69,12 @@ fn main() {
         "plain+traceparent" => (app, true),
         other => panic!("unknown row {other}"),
     };
+    // The layer starts calibrating its clock in the background (at most
+    // ~200 ms of wall time); until that is done stamps come from the OS
+    // clock, which costs more instructions. Waiting here (a sleep costs the
+    // main thread nothing) keeps the switch out of the counted requests,
+    // which otherwise moved a row by ~80 between runs.
+    std::thread::sleep(std::time::Duration::from_secs(1));
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     runtime.block_on(async {
         for _ in 0..n {
