@@ -49,11 +49,18 @@ fn valid(x: u64, letters: u64) -> u64 {
     (in_range(x, b'0', b'9') | letters) & !x
 }
 
-/// Whether `digits` are eight hex digits of `case`, without decoding them.
-#[inline]
-pub(super) fn all_digits(digits: [u8; 8], case: Case) -> bool {
-    let x = u64::from_le_bytes(digits);
-    valid(x, letters(x, case)) == HIGH
+/// Whether `digits` (a multiple of eight) are all hex digits of `case`,
+/// without decoding them: about half the work of [`decode`].
+// Always inlined, as `decode`.
+#[inline(always)]
+pub(super) fn all_digits(digits: &[u8], case: Case) -> bool {
+    let mut valid_words = HIGH;
+    let mut words = digits.chunks_exact(8);
+    for word in &mut words {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+        valid_words &= valid(x, letters(x, case));
+    }
+    words.remainder().is_empty() && valid_words == HIGH
 }
 
 /// Eight digits, the first in the lowest byte, as four bytes (the first in
@@ -104,14 +111,6 @@ pub(super) fn push(out: &mut Vec<u8>, bytes: &[u8]) {
         out.push(HEX[usize::from(b >> 4)]);
         out.push(HEX[usize::from(b & 0xf)]);
     }
-}
-
-/// `bytes` as lowercase hex digits.
-pub(super) fn string(bytes: &[u8]) -> String {
-    let mut out = Vec::with_capacity(bytes.len() * 2);
-    push(&mut out, bytes);
-    // `push` writes ASCII only.
-    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -205,8 +204,9 @@ mod tests {
     #[test]
     fn writing_is_lowercase_and_reads_back() {
         let bytes = [0x00, 0x0f, 0xa5, 0xff, 0x10, 0x7e, 0xc3, 0x01];
-        let text = string(&bytes);
-        assert_eq!(text, "000fa5ff107ec301");
-        assert_eq!(decode::<8>(text.as_bytes(), Case::Lower), Some(bytes));
+        let mut text = Vec::new();
+        push(&mut text, &bytes);
+        assert_eq!(text, b"000fa5ff107ec301");
+        assert_eq!(decode::<8>(&text, Case::Lower), Some(bytes));
     }
 }

@@ -1,5 +1,5 @@
 //! The trace an exemplar points to: a W3C trace id and (optionally) a span
-//! id, kept as bytes so that carrying one costs no allocation.
+//! id, kept inline (no allocation) in the form its source gave them.
 
 use super::hex::{self, Case};
 
@@ -14,11 +14,41 @@ use super::hex::{self, Case};
 /// assert_eq!(t.span_id_hex().as_deref(), Some("00f067aa0ba902b7"));
 /// assert!(TraceContext::from_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01").is_none());
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TraceContext {
-    trace_id: [u8; 16],
-    /// All zero: no span id (W3C reserves the all-zero id as invalid).
-    span_id: [u8; 8],
+#[derive(Clone, Copy)]
+pub struct TraceContext(Ids);
+
+/// The ids as their source gave them, so that neither a request's path nor
+/// a recording converts them: a `traceparent` is checked and kept as text,
+/// the other sources' bytes are written as hex at scrape time.
+#[derive(Clone, Copy)]
+enum Ids {
+    /// Raw ids (OpenTelemetry, numbers, application fields). A span id of
+    /// all zero is none (W3C reserves it as invalid).
+    Bytes {
+        trace_id: [u8; 16],
+        span_id: [u8; 8],
+    },
+    /// Lowercase hex digits from a `traceparent`, checked: exemplar label
+    /// text as it is. Neither id is all zero.
+    Hex {
+        trace_id: [u8; 32],
+        span_id: [u8; 16],
+    },
+}
+
+impl PartialEq for TraceContext {
+    /// The same ids, however they are held.
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for TraceContext {}
+
+impl std::hash::Hash for TraceContext {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bytes().hash(state);
+    }
 }
 
 impl std::fmt::Debug for TraceContext {
@@ -50,7 +80,7 @@ impl TraceContext {
     /// A context from the raw ids (as OpenTelemetry's `TraceId::to_bytes`
     /// gives them); `None` when the trace id is all zero.
     pub fn from_bytes(trace_id: [u8; 16], span_id: [u8; 8]) -> Option<Self> {
-        (trace_id != [0; 16]).then_some(TraceContext { trace_id, span_id })
+        (trace_id != [0; 16]).then_some(TraceContext(Ids::Bytes { trace_id, span_id }))
     }
 
     /// Reads a W3C `traceparent` header value
@@ -86,17 +116,17 @@ impl TraceContext {
         if b[2] != b'-' || b[35] != b'-' || b[52] != b'-' || b[..2] == *b"ff" {
             return None;
         }
+        let trace_id: [u8; 32] = b[3..35].try_into().ok()?;
+        let span_id: [u8; 16] = b[36..52].try_into().ok()?;
         // Version and flags, two digits each, checked as one word.
         let version_and_flags = [b[0], b[1], b[53], b[54], b'0', b'0', b'0', b'0'];
-        if !hex::all_digits(version_and_flags, Case::Lower) {
+        let digits = hex::all_digits(&trace_id, Case::Lower)
+            & hex::all_digits(&span_id, Case::Lower)
+            & hex::all_digits(&version_and_flags, Case::Lower);
+        if !digits || trace_id == [b'0'; 32] || span_id == [b'0'; 16] {
             return None;
         }
-        let trace_id: [u8; 16] = hex::decode(&b[3..35], Case::Lower)?;
-        let span_id: [u8; 8] = hex::decode(&b[36..52], Case::Lower)?;
-        if span_id == [0; 8] {
-            return None;
-        }
-        Self::from_bytes(trace_id, span_id)
+        Some(TraceContext(Ids::Hex { trace_id, span_id }))
     }
 
     /// Reads ids as applications write them in their own fields: a trace id
@@ -133,12 +163,53 @@ impl TraceContext {
 
     /// The trace id as 32 lowercase hex digits.
     pub fn trace_id_hex(&self) -> String {
-        hex::string(&self.trace_id)
+        let mut out = Vec::with_capacity(32);
+        self.push_trace_id(&mut out);
+        // Hex digits are ASCII.
+        String::from_utf8(out).unwrap_or_default()
     }
 
     /// The span id as 16 lowercase hex digits, if there is one.
     pub fn span_id_hex(&self) -> Option<String> {
-        (self.span_id != [0; 8]).then(|| hex::string(&self.span_id))
+        self.has_span_id().then(|| {
+            let mut out = Vec::with_capacity(16);
+            self.push_span_id(&mut out);
+            String::from_utf8(out).unwrap_or_default()
+        })
+    }
+
+    /// The ids as bytes, however they are held (the span id all zero when
+    /// there is none): what makes two contexts equal.
+    fn bytes(&self) -> ([u8; 16], [u8; 8]) {
+        match self.0 {
+            Ids::Bytes { trace_id, span_id } => (trace_id, span_id),
+            // Checked digits: decoding cannot fail.
+            Ids::Hex { trace_id, span_id } => (
+                hex::decode(&trace_id, Case::Lower).unwrap_or_default(),
+                hex::decode(&span_id, Case::Lower).unwrap_or_default(),
+            ),
+        }
+    }
+
+    fn push_trace_id(&self, out: &mut Vec<u8>) {
+        match &self.0 {
+            Ids::Bytes { trace_id, .. } => hex::push(out, trace_id),
+            Ids::Hex { trace_id, .. } => out.extend_from_slice(trace_id),
+        }
+    }
+
+    fn has_span_id(&self) -> bool {
+        match &self.0 {
+            Ids::Bytes { span_id, .. } => *span_id != [0; 8],
+            Ids::Hex { .. } => true,
+        }
+    }
+
+    fn push_span_id(&self, out: &mut Vec<u8>) {
+        match &self.0 {
+            Ids::Bytes { span_id, .. } => hex::push(out, span_id),
+            Ids::Hex { span_id, .. } => out.extend_from_slice(span_id),
+        }
     }
 
     /// The context the current call runs in, if any: see the
@@ -157,11 +228,11 @@ impl TraceContext {
     /// without braces) into `out`.
     pub(crate) fn write_labels(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"trace_id=\"");
-        hex::push(out, &self.trace_id);
+        self.push_trace_id(out);
         out.push(b'"');
-        if self.span_id != [0; 8] {
+        if self.has_span_id() {
             out.extend_from_slice(b",span_id=\"");
-            hex::push(out, &self.span_id);
+            self.push_span_id(out);
             out.push(b'"');
         }
     }
@@ -244,7 +315,7 @@ mod tests {
                         h[position] = byte;
                         let read = TraceContext::from_traceparent_bytes(&h);
                         assert_eq!(
-                            read.map(|t| (t.trace_id, t.span_id)),
+                            read.map(|t| t.bytes()),
                             by_the_rules(&h),
                             "{byte:#04x} at {position} of {:?}",
                             String::from_utf8_lossy(&h)
@@ -303,6 +374,33 @@ mod tests {
                 && TraceContext::from_traceparent_bytes(&[0xff; 55]).is_none(),
             "not UTF-8, no dashes"
         );
+    }
+
+    #[test]
+    fn a_traceparent_is_the_same_context_as_its_ids_in_bytes() {
+        use std::hash::{BuildHasher as _, RandomState};
+        let text = TraceContext::from_traceparent(
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
+        .unwrap();
+        let bytes = TraceContext::new(
+            0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736,
+            Some(0x00f0_67aa_0ba9_02b7),
+        )
+        .unwrap();
+        assert_eq!(text, bytes);
+        let state = RandomState::new();
+        assert_eq!(state.hash_one(text), state.hash_one(bytes));
+        let labels = |t: TraceContext| {
+            let mut out = Vec::new();
+            t.write_labels(&mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(labels(text), labels(bytes));
+        assert_eq!(format!("{text:?}"), format!("{bytes:?}"));
+        let other_span =
+            TraceContext::new(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736, None).unwrap();
+        assert_ne!(text, other_span);
     }
 
     #[test]
