@@ -1,10 +1,11 @@
-//! Hex digits of trace and span ids, both ways.
+//! Hex digits of trace and span ids: checked, decoded and written.
 //!
-//! Reading is on a request's path (a `traceparent` carries 52 digits), so it
-//! takes eight digits at a time: one `u64` holds eight ASCII bytes and a few
-//! integer operations check and decode all of them at once (SWAR). A
+//! Checking is on a request's path (a `traceparent` carries 52 digits), so
+//! it takes eight digits at a time: one `u64` holds eight ASCII bytes and a
+//! few integer operations check all of them at once (SWAR). A
 //! digit-by-digit loop, even through a lookup table, cost ~7 instructions a
-//! digit (~360 per request). Writing is at scrape time and stays simple.
+//! digit (~360 per request). Decoding works the same way; writing is at
+//! scrape time and stays simple.
 
 /// Which letters a reader accepts as digits.
 #[derive(Clone, Copy)]
@@ -23,7 +24,7 @@ const LOW_NIBBLES: u64 = u64::from_ne_bytes([0x0f; 8]);
 ///
 /// Exact for bytes below 0x80: adding at most 0x80 to one cannot carry into
 /// the next. A byte of 0x80 or more may disturb the bytes above it, which is
-/// why [`word`] rejects a word holding one as a whole.
+/// why [`valid`] rejects a word holding one as a whole.
 #[inline]
 const fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
     let at_least_lo = x.wrapping_add(ONES * (0x80 - lo as u64));
@@ -51,7 +52,8 @@ fn valid(x: u64, letters: u64) -> u64 {
 
 /// Whether `digits` (a multiple of eight) are all hex digits of `case`,
 /// without decoding them: about half the work of [`decode`].
-// Always inlined, as `decode`.
+// Always inlined: an id's length is then a constant, and its words unroll
+// into straight-line code beside the caller's own checks.
 #[inline(always)]
 pub(super) fn all_digits(digits: &[u8], case: Case) -> bool {
     let mut valid_words = HIGH;
@@ -81,9 +83,7 @@ fn word(x: u64, case: Case) -> (u32, u64) {
 
 /// `2 * N` hex digits of `case` as `N` bytes; `None` for any other length
 /// or any byte that is not such a digit. `N` is a multiple of four.
-// Always inlined: an id's length is then a constant, and its words
-// unroll into straight-line code beside the caller's own checks.
-#[inline(always)]
+#[inline]
 pub(super) fn decode<const N: usize>(digits: &[u8], case: Case) -> Option<[u8; N]> {
     const { assert!(N % 4 == 0, "eight digits a word") };
     if digits.len() != 2 * N {
@@ -151,11 +151,13 @@ mod tests {
                 for byte in 0..=255u8 {
                     let mut digits = valid;
                     digits[position] = byte;
+                    let expected = by_digit::<16>(&digits, case);
                     assert_eq!(
                         decode::<16>(&digits, case),
-                        by_digit::<16>(&digits, case),
+                        expected,
                         "{byte:#04x} at {position}"
                     );
+                    assert_eq!(all_digits(&digits, case), expected.is_some());
                 }
             }
         }
@@ -182,11 +184,9 @@ mod tests {
                 };
             }
             for case in [Case::Lower, Case::Any] {
-                assert_eq!(
-                    decode::<8>(&digits, case),
-                    by_digit::<8>(&digits, case),
-                    "{digits:?}"
-                );
+                let expected = by_digit::<8>(&digits, case);
+                assert_eq!(decode::<8>(&digits, case), expected, "{digits:?}");
+                assert_eq!(all_digits(&digits, case), expected.is_some());
             }
         }
     }
@@ -194,6 +194,7 @@ mod tests {
     #[test]
     fn lengths_other_than_twice_the_bytes_are_refused() {
         assert_eq!(decode::<4>(b"0123456", Case::Lower), None);
+        assert!(!all_digits(b"0123456789", Case::Lower), "not whole words");
         assert_eq!(decode::<4>(b"012345678", Case::Lower), None);
         assert_eq!(
             decode::<4>(b"00f067aa", Case::Lower),
