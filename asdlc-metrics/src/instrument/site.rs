@@ -248,11 +248,17 @@ impl Resolved {
     /// (timed sites only).
     ///
     /// A `#[counted]` call with no trace is one add, inlined into the
-    /// function; everything else is out of line. With the whole of this in
+    /// function (an error with a reason too: its add is in the reason's
+    /// part); everything else is out of line. With the whole of this in
     /// line the guard's drop was too big to inline: every call then spilled
     /// the guard to the stack and called it, and the counter's atomic add
     /// waited for those stores (15 ns per call against 4 ns for a held
-    /// counter, by CPU time).
+    /// counter, by CPU time). Forced inline in optimised builds: the
+    /// reason branch made it big enough that the compiler stopped inlining
+    /// it, and every `#[counted]` function then paid a call and an
+    /// `Outcome` stored to the stack (+7 to +10 instructions per call,
+    /// `benches/scripts/reason_instructions.sh`); the branch folds away in
+    /// a function whose error names no reason.
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn record(&self, outcome: Outcome, start: Option<Stamp>) {
