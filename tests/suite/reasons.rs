@@ -356,3 +356,103 @@ async fn in_flight_and_redis_op_alone_add_no_reason_series_and_redis_op_skips_ex
         "timeout and two db errors; not the expected miss"
     );
 }
+
+/// A hand-written reason type: 404 is expected, and a code it has no
+/// reason for (an index out of its `REASONS`) is an error with no reason.
+#[derive(Debug)]
+struct Status(u16);
+
+impl ErrorReason for Status {
+    const REASONS: &'static [&'static str] = &["client", "server"];
+    fn reason(&self) -> Option<usize> {
+        match self.0 {
+            404 => None,
+            400..=499 => Some(0),
+            500..=599 => Some(1),
+            _ => Some(7),
+        }
+    }
+}
+
+#[timed]
+#[counted]
+fn mixed_timed<E: ErrorReason>(error: Option<E>) -> Result<(), E> {
+    error.map_or(Ok(()), Err)
+}
+
+#[counted]
+fn mixed_counted<E: ErrorReason>(error: Option<E>) -> Result<(), E> {
+    error.map_or(Ok(()), Err)
+}
+
+/// An error with a reason is counted once, in its reason's series, and the
+/// call counter's `result="error"` adds those up with the errors that name
+/// no reason: what a scrape shows must be what counting each error twice
+/// showed. On a `#[timed] #[counted]` site and a `#[counted]` one, each
+/// generic (one site shared by two error types, whose second type is
+/// counted without the site's reason slots), with a trace on one error.
+#[test]
+fn the_error_count_is_the_sum_of_reasons_and_errors_without_one() {
+    use asdlc_metrics::encoding::Format;
+    use asdlc_metrics::exemplar::TraceIdLayer;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    const TRACE: &str = "5bf92f3577b34da6a3ce929d0e0e4737";
+    fn calls_of(function: &str, s: &Scrape) -> [f64; 2] {
+        [
+            calls(s, MODULE, function, Some("ok")),
+            calls(s, MODULE, function, Some("error")),
+        ]
+    }
+    fn mix(call: fn(Option<Status>), other: fn(Option<FetchError>)) {
+        // 2 client, 1 server, 1 without a reason (999), 1 expected (404), 1 ok.
+        for code in [400, 500, 999, 404, 401] {
+            call(Some(Status(code)));
+        }
+        call(None);
+        // The second type: 1 timeout, 1 db, 1 expected.
+        other(Some(FetchError::Timeout { after_ms: 1 }));
+        other(Some(FetchError::Database(String::new())));
+        other(Some(FetchError::NotFound));
+    }
+    mix(|e| drop(mixed_timed(e)), |e| drop(mixed_timed(e)));
+    mix(|e| drop(mixed_counted(e)), |e| drop(mixed_counted(e)));
+    // A traced error: its trace rides on the call's `result="error"`.
+    let subscriber = tracing_subscriber::registry().with(TraceIdLayer::new());
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info_span!("job", trace_id = TRACE)
+            .in_scope(|| drop(mixed_timed(Some(Status(503)))));
+    });
+
+    let s = scrape();
+    for (function, server) in [("mixed_timed", 2.0), ("mixed_counted", 1.0)] {
+        let by_reason = ["client", "server", "timeout", "db"].map(|r| reason(&s, function, r));
+        assert_eq!(
+            by_reason,
+            [Some(2.0), Some(server), Some(1.0), Some(1.0)],
+            "{function}"
+        );
+        let reasons: f64 = by_reason.iter().flatten().sum();
+        assert_eq!(
+            calls_of(function, &s),
+            [3.0, reasons + 1.0],
+            "{function}: ok = 1 ok + 2 expected; error = reasons + the one without"
+        );
+    }
+    assert_eq!(timings(&s, MODULE, "mixed_timed", Some("error")), 7.0);
+
+    let open = String::from_utf8(asdlc_metrics::registry().encode_format(Format::OpenMetrics))
+        .expect("utf-8");
+    let error_line = open
+        .lines()
+        .find(|l| {
+            l.starts_with("asdlc_function_calls_total{")
+                && l.contains(r#"function="mixed_timed""#)
+                && l.contains(r#"result="error""#)
+        })
+        .expect("the error series");
+    assert!(
+        error_line.contains(&format!(r#"# {{trace_id="{TRACE}""#)),
+        "{error_line}"
+    );
+}

@@ -3,7 +3,7 @@
 
 pub use super::compact_site::{DEFAULT, NO_OPERATION, NONE, site, some};
 pub use super::guard::{CallOnce, Guard, Instrumented, call, call_plain, instrument};
-pub use super::outcome::{Classify, Outcome, Probe};
+pub use super::outcome::{Classify, Outcome, Probe, Reason};
 pub use super::site::{MetricSpec, Site, SiteSpec};
 pub use crate::metric::DEFAULT_BUCKETS;
 pub use std::sync::LazyLock;

@@ -3,31 +3,63 @@
 //!
 //! Only functions whose error type implements
 //! [`ErrorReason`](crate::ErrorReason) get here (the classification picks
-//! that at compile time, see [`super::outcome`]), so a site whose error type
-//! names no reason holds an empty `OnceLock` and nothing else. The first
-//! error sizes a slot array by the type's reasons; each slot resolves its
-//! series the first time that reason occurs, so an error afterwards is an
-//! index, a `OnceLock` read and an atomic add. No exemplar: the failing
-//! call's trace is already on its `result="error"` call and duration
-//! series, and copying it here again cost more than the add.
+//! that at compile time, see [`super::outcome`], and hands the reason to
+//! the guard in the [`Outcome`]), so a site whose error type names no
+//! reason holds an empty `OnceLock` and nothing else.
+//!
+//! An error with a reason is counted once: in the site's
+//! [`CounterPart`] for that reason, which both the reason's series and the
+//! site's `result="error"` call counter add up when read. The error path is
+//! then one atomic add, as a plain error's is. The first error sizes a slot
+//! array by the type's reasons; each slot makes its part (and links it to
+//! the two series) the first time that reason occurs, so a reason that
+//! never occurred exports no series.
+//!
+//! No exemplar on the reason series: the failing call's trace is already
+//! on its `result="error"` call and duration series.
 
 use std::sync::OnceLock;
 
-use super::site::Site;
+use super::outcome::{Outcome, Reason};
+use super::site::Resolved;
 use crate::Counter;
+use crate::metric::CounterPart;
 
-impl Site {
-    /// Counts one error of reason `reasons[index]` if the site records
-    /// reasons (`#[timed]` or `#[counted]`; not `#[in_flight]` or
-    /// `#[redis_op]` alone).
-    ///
-    /// Out of line and not generic: inlined, it made the classification
-    /// too big for the compiler to inline into the instrumented function,
-    /// which then paid a call on its ok path too.
+impl Resolved {
+    /// Counts one error that names `reason`, if the site records reasons
+    /// (`#[timed]` or `#[counted]`; not `#[in_flight]` or `#[redis_op]`
+    /// alone): once, in the reason's part. Everything but that add (first
+    /// error, first of a reason, another error type) is out of line.
+    #[inline]
+    pub(crate) fn count_reason(&self, reason: Reason) {
+        let Some(per_reason) = &self.reasons else {
+            return;
+        };
+        match per_reason.part(reason) {
+            Some(part) => part.inc(),
+            None => self.count_reason_slow(per_reason, reason),
+        }
+    }
+
+    #[cold]
     #[inline(never)]
-    pub(crate) fn record_reason(&'static self, reasons: &'static [&'static str], index: usize) {
-        if let Some(per_reason) = &self.get().reasons {
-            per_reason.record(reasons, index);
+    fn count_reason_slow(&self, per_reason: &PerReason, reason: Reason) {
+        let error = self
+            .counted
+            .as_ref()
+            .map(|counted| counted.get(Outcome::Error));
+        if let Some(part) = per_reason.resolve(reason, error) {
+            part.inc();
+            return;
+        }
+        // Not served by a part: the error counts in the call counter
+        // itself, and its reason (if it names one in range) in the
+        // reason's own series.
+        if let Some(error) = error {
+            error.inc();
+        }
+        if let Some(label) = reason.label() {
+            per_reason.series(label).inc();
         }
     }
 }
@@ -44,15 +76,14 @@ pub(crate) struct PerReason {
 #[derive(Debug)]
 struct Slots {
     /// The `REASONS` the slots were sized for.
-    reasons: &'static [&'static str],
-    counters: Box<[OnceLock<Counter>]>,
+    reasons: &'static &'static [&'static str],
+    parts: Box<[OnceLock<CounterPart>]>,
 }
 
 impl Slots {
     /// Whether these slots were made for `reasons`: the same table, or
     /// (when the compiler placed the constant twice) an equal one.
-    #[inline]
-    fn serve(&self, reasons: &'static [&'static str]) -> bool {
+    fn serve(&self, reasons: &'static &'static [&'static str]) -> bool {
         std::ptr::eq(self.reasons, reasons) || self.reasons == reasons
     }
 }
@@ -66,45 +97,44 @@ impl PerReason {
         }
     }
 
-    /// Counts one error of reason `reasons[index]`. The hot path is the
-    /// slots' table, the reason's resolved counter and an atomic add;
-    /// everything else (first error, first of a reason, another error
-    /// type) is out of line, so this stays small.
+    /// The part of `reason`, if it is resolved: the slots' table, a pointer
+    /// compare, the slot.
     #[inline]
-    pub(crate) fn record(&self, reasons: &'static [&'static str], index: usize) {
-        if let Some(slots) = self.slots.get() {
-            if std::ptr::eq(slots.reasons, reasons) {
-                if let Some(counter) = slots.counters.get(index).and_then(OnceLock::get) {
-                    counter.inc();
-                    return;
-                }
-            }
+    fn part(&self, reason: Reason) -> Option<&CounterPart> {
+        let slots = self.slots.get()?;
+        if !std::ptr::eq(slots.reasons, reason.reasons) {
+            return None;
         }
-        self.record_slow(reasons, index);
+        slots.parts.get(reason.index as usize)?.get()
     }
 
-    #[cold]
-    #[inline(never)]
-    fn record_slow(&self, reasons: &'static [&'static str], index: usize) {
-        let Some(&reason) = reasons.get(index) else {
-            // A hand-written `ErrorReason` out of its own range: the call
-            // still counts as an error; there is no reason to name.
-            return;
-        };
+    /// The part of `reason`, made on its first occurrence and linked to
+    /// the reason's series and to `error` (the site's `result="error"`
+    /// call counter, if it counts calls). `None` for an index out of range
+    /// (a hand-written `ErrorReason`) or an error type the slots were not
+    /// made for: a generic function bounded by `ErrorReason` shares one
+    /// site between its instances, and the slots belong to the first type
+    /// that failed.
+    fn resolve(&self, reason: Reason, error: Option<&Counter>) -> Option<&CounterPart> {
+        let label = reason.label()?;
         let slots = self.slots.get_or_init(|| Slots {
-            reasons,
-            counters: reasons.iter().map(|_| OnceLock::new()).collect(),
+            reasons: reason.reasons,
+            parts: reason.reasons.iter().map(|_| OnceLock::new()).collect(),
         });
-        if slots.serve(reasons) {
-            slots.counters[index]
-                .get_or_init(|| self.series(reason))
-                .inc();
-        } else {
-            // A generic function bounded by `ErrorReason` shares one site
-            // between its instances: the slots belong to the first error
-            // type, the others take the family's lookup (correct, slower).
-            self.series(reason).inc();
+        if !slots.serve(reason.reasons) {
+            return None;
         }
+        let slot = slots.parts.get(reason.index as usize)?;
+        Some(slot.get_or_init(|| {
+            // Linked before its first count, so no read sees a count in
+            // one series and not yet in the other.
+            let part = CounterPart::new();
+            self.series(label).cell().add_part(&part);
+            if let Some(error) = error {
+                error.cell().add_part(&part);
+            }
+            part
+        }))
     }
 
     /// The series of `reason` (bounded by the error type: exempt from the
@@ -119,34 +149,92 @@ impl PerReason {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::instrument::compact_site::{DEFAULT, NO_OPERATION, NONE, site};
+    use crate::instrument::site::{MetricSpec, Site};
 
-    const REASONS: &[&str] = &["timeout", "db"];
+    /// A call site of this module, `#[timed]` and/or `#[counted]`.
+    const fn unit_site(
+        function: &'static str,
+        timed: Option<MetricSpec>,
+        counted: Option<MetricSpec>,
+    ) -> Site {
+        site(function, "reason_tests", timed, counted, NONE, NO_OPERATION)
+    }
 
-    fn count(function: &str, reason: &str) -> u64 {
+    static TABLE: &[&str] = &["timeout", "db"];
+    static OTHER: &[&str] = &["busy", "timeout", "gone"];
+
+    fn reason(function: &str, reason: &str) -> u64 {
         crate::standard()
             .function_errors_total
             .with_label_values(&[function, "reason_tests", reason])
             .get()
     }
 
+    /// The exported `result="error"` sample of `function`'s call counter.
+    fn exported_errors(function: &str) -> Option<String> {
+        let text = crate::registry().encode_to_string();
+        let function = format!(r#"function="{function}""#);
+        text.lines()
+            .find(|l| {
+                l.starts_with("asdlc_function_calls_total{")
+                    && l.contains(&function)
+                    && l.contains(r#"result="error""#)
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .map(str::to_owned)
+    }
+
     #[test]
-    fn errors_count_by_reason_and_an_unknown_index_counts_nothing() {
-        let site = PerReason::new("unit_reasons", "reason_tests");
-        site.record(REASONS, 1);
-        site.record(REASONS, 1);
-        site.record(REASONS, 0);
-        site.record(REASONS, 2);
-        assert_eq!(count("unit_reasons", "db"), 2);
-        assert_eq!(count("unit_reasons", "timeout"), 1);
+    fn an_error_with_a_reason_counts_once_and_the_call_counter_adds_it_up() {
+        static SITE: Site = unit_site("unit_once", NONE, DEFAULT);
+        let resolved = SITE.get();
+        for outcome in [
+            Outcome::Reason(Reason::new(&TABLE, 1)),
+            Outcome::Reason(Reason::new(&TABLE, 1)),
+            Outcome::Reason(Reason::new(&TABLE, 0)),
+            Outcome::Error,
+            // Out of range: an error, no reason.
+            Outcome::Reason(Reason::new(&TABLE, 7)),
+            Outcome::Ok,
+        ] {
+            resolved.record(outcome, None);
+        }
+        assert_eq!(
+            (reason("unit_once", "db"), reason("unit_once", "timeout")),
+            (2, 1)
+        );
+        let error = resolved.counted.as_ref().unwrap().get(Outcome::Error);
+        assert_eq!(error.get(), 5);
+        assert_eq!(exported_errors("unit_once").as_deref(), Some("5"));
     }
 
     #[test]
     fn a_second_error_type_on_one_site_still_counts_right() {
-        let site = PerReason::new("unit_generic", "reason_tests");
-        site.record(REASONS, 0);
-        site.record(&["busy", "timeout", "gone"], 2);
-        site.record(&["busy", "timeout", "gone"], 1);
-        assert_eq!(count("unit_generic", "timeout"), 2);
-        assert_eq!(count("unit_generic", "gone"), 1);
+        static SITE: Site = unit_site("unit_generic", NONE, DEFAULT);
+        let resolved = SITE.get();
+        resolved.record(Outcome::Reason(Reason::new(&TABLE, 0)), None);
+        resolved.record(Outcome::Reason(Reason::new(&OTHER, 2)), None);
+        resolved.record(Outcome::Reason(Reason::new(&OTHER, 1)), None);
+        assert_eq!(reason("unit_generic", "timeout"), 2);
+        assert_eq!(reason("unit_generic", "gone"), 1);
+        assert_eq!(exported_errors("unit_generic").as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn a_timed_only_site_counts_reasons_and_exports_no_reason_that_never_occurred() {
+        static SITE: Site = unit_site("unit_timed", DEFAULT, NONE);
+        SITE.get().record(
+            Outcome::Reason(Reason::new(&TABLE, 1)),
+            Some(crate::clock::Stamp::now()),
+        );
+        assert_eq!(reason("unit_timed", "db"), 1);
+        let text = crate::registry().encode_to_string();
+        assert!(
+            !text.lines().any(
+                |l| l.contains(r#"function="unit_timed""#) && l.contains(r#"reason="timeout""#)
+            )
+        );
+        assert_eq!(exported_errors("unit_timed"), None);
     }
 }

@@ -38,7 +38,11 @@ pub(crate) fn observe_outcome(outcome: Outcome) {
     match outcome {
         Outcome::Ok => set_up(true),
         Outcome::ConnectionError => set_up(false),
-        Outcome::Error | Outcome::CallerError | Outcome::Panic | Outcome::Cancelled => {}
+        Outcome::Error
+        | Outcome::Reason(_)
+        | Outcome::CallerError
+        | Outcome::Panic
+        | Outcome::Cancelled => {}
     }
 }
 

@@ -157,7 +157,7 @@ impl<C: Cell + ObjectiveLabels> PerOutcome<C> {
     }
 
     #[inline]
-    fn get(&self, outcome: Outcome) -> &Series<C> {
+    pub(crate) fn get(&self, outcome: Outcome) -> &Series<C> {
         let i = outcome.index();
         self.series[i].get_or_init(|| {
             let values = [self.function, self.module, Outcome::from_index(i).label()];
@@ -177,11 +177,11 @@ impl<C: Cell + ObjectiveLabels> PerOutcome<C> {
 #[derive(Debug)]
 pub(crate) struct Resolved {
     timed: Option<PerOutcome<HistogramCell>>,
-    counted: Option<PerOutcome<CounterCell>>,
+    pub(crate) counted: Option<PerOutcome<CounterCell>>,
     pub(crate) in_flight: Option<Gauge>,
     redis: Option<RedisSeries>,
-    /// Failure reasons (`#[timed]` or `#[counted]`), fed by the
-    /// classification of errors that name one.
+    /// Failure reasons (`#[timed]` or `#[counted]`), fed by errors that
+    /// name one ([`Outcome::Reason`]).
     pub(crate) reasons: Option<PerReason>,
     /// Whether a call needs the clock (timed or Redis).
     pub(crate) timed_any: bool,
@@ -248,16 +248,30 @@ impl Resolved {
     /// (timed sites only).
     ///
     /// A `#[counted]` call with no trace is one add, inlined into the
-    /// function; everything else is out of line. With the whole of this in
+    /// function (an error with a reason too: its add is in the reason's
+    /// part); everything else is out of line. With the whole of this in
     /// line the guard's drop was too big to inline: every call then spilled
     /// the guard to the stack and called it, and the counter's atomic add
     /// waited for those stores (15 ns per call against 4 ns for a held
-    /// counter, by CPU time).
-    #[inline]
+    /// counter, by CPU time). Forced inline in optimised builds: the
+    /// reason branch made it big enough that the compiler stopped inlining
+    /// it, and every `#[counted]` function then paid a call and an
+    /// `Outcome` stored to the stack (+7 to +10 instructions per call,
+    /// `benches/scripts/reason_instructions.sh`); the branch folds away in
+    /// a function whose error names no reason.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn record(&self, outcome: Outcome, start: Option<Stamp>) {
         if self.counted_only && crate::exemplar::current::certainly_none() {
-            if let Some(counted) = &self.counted {
-                counted.get(outcome).inc();
+            match outcome {
+                // Counted once, in the reason's part, which the
+                // `result="error"` series adds up when read.
+                Outcome::Reason(reason) => self.count_reason(reason),
+                outcome => {
+                    if let Some(counted) = &self.counted {
+                        counted.get(outcome).inc();
+                    }
+                }
             }
             return;
         }
@@ -279,8 +293,17 @@ impl Resolved {
             let seconds = elapsed.map_or(0.0, |d| d.as_secs_f64());
             timed.get(outcome).observe_traced(seconds, trace);
         }
-        if let Some(counted) = &self.counted {
-            counted.get(outcome).inc_traced(trace);
+        match (outcome, &self.counted) {
+            (Outcome::Reason(reason), counted) => {
+                // Counted once, in the reason's part; the call's
+                // `result="error"` series adds it up and keeps the trace.
+                self.count_reason(reason);
+                if let (Some(counted), Some(trace)) = (counted, trace) {
+                    counted.get(outcome).cell().keep_exemplar(trace, 1.0);
+                }
+            }
+            (_, Some(counted)) => counted.get(outcome).inc_traced(trace),
+            (_, None) => {}
         }
         if let Some(in_flight) = &self.in_flight {
             in_flight.dec();

@@ -1,9 +1,10 @@
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use super::exemplar::{Exemplar, ExemplarSlot};
 use super::hot_slots::HotSlot;
 use super::series::{Cell, sealed::Sealed};
-use super::{ExemplarSlots, MetricKind, Series, Traced};
+use super::{MetricKind, Series, Traced};
 use crate::encoding::TextWriter;
 use crate::exemplar::TraceContext;
 
@@ -20,11 +21,49 @@ use crate::exemplar::TraceContext;
 ///   counting the same series do not contend. Reads add the stripes up,
 ///   exactly.
 ///
-/// And the last exemplar (allocated on first use).
+/// And, allocated on first use, its [`Extras`]: the last exemplar and the
+/// [`CounterPart`]s it adds up when read.
 #[derive(Default)]
 pub struct CounterCell {
     store: Store,
-    exemplar: ExemplarSlots,
+    // A thin pointer: unused, this costs a series 16 bytes, not 24.
+    extras: OnceLock<Box<Extras>>,
+}
+
+/// What few counters need, kept out of line.
+#[derive(Default)]
+struct Extras {
+    exemplar: ExemplarSlot,
+    /// Counts kept elsewhere that this counter's value includes.
+    parts: Mutex<Vec<CounterPart>>,
+}
+
+/// A count kept apart from the counters that export it: a call site
+/// counts an error with a reason once, in its part for that reason, and
+/// both the reason's series and the site's `result="error"` series add the
+/// part up when read (one atomic add per error instead of two).
+///
+/// Striped like a call site's series. Several counters may hold one part;
+/// a part holds no parts itself, so reads never loop.
+#[derive(Debug, Clone)]
+pub(crate) struct CounterPart(Arc<HotSlot>);
+
+impl CounterPart {
+    /// A zeroed part.
+    pub(crate) fn new() -> Self {
+        CounterPart(Arc::new(HotSlot::take()))
+    }
+
+    /// Adds one.
+    #[inline]
+    pub(crate) fn inc(&self) {
+        self.0.add(1);
+    }
+
+    /// The part's own count.
+    pub(crate) fn get(&self) -> u64 {
+        self.0.sum()
+    }
 }
 
 enum Store {
@@ -59,13 +98,13 @@ impl Cell for CounterCell {
     fn new_hot(_buckets: Option<&Arc<[f64]>>) -> Self {
         CounterCell {
             store: Store::Striped(HotSlot::take()),
-            exemplar: ExemplarSlots::default(),
+            extras: OnceLock::new(),
         }
     }
 
     fn encode(&self, name: &str, labels: &str, out: &mut TextWriter<'_>) {
         out.series_head(name, "", labels, None);
-        let exemplar = out.openmetrics().then(|| self.exemplar.get(0)).flatten();
+        let exemplar = out.openmetrics().then(|| self.exemplar()).flatten();
         out.value_u64_exemplar(self.value(), exemplar);
     }
 }
@@ -81,11 +120,20 @@ impl CounterCell {
         }
     }
 
+    /// The counter's own count plus its parts'.
     fn value(&self) -> u64 {
-        match &self.store {
+        let own = match &self.store {
             Store::Plain(value) => value.load(Ordering::Relaxed),
             Store::Striped(slot) => slot.sum(),
-        }
+        };
+        let Some(extras) = self.extras.get() else {
+            return own;
+        };
+        let parts = extras.parts.lock().unwrap_or_else(PoisonError::into_inner);
+        parts
+            .iter()
+            .map(CounterPart::get)
+            .fold(own, u64::wrapping_add)
     }
 
     /// Adds `v`, with `trace` as the exemplar when there is one.
@@ -94,8 +142,34 @@ impl CounterCell {
         self.add(v);
         if let Some(trace) = trace {
             #[allow(clippy::cast_precision_loss)] // an exemplar value, not the count
-            self.exemplar.record(1, 0, trace, v as f64);
+            self.keep_exemplar(trace, v as f64);
         }
+    }
+
+    /// Keeps `trace` as the exemplar of a count of `value` added elsewhere
+    /// (in one of this counter's parts).
+    // Out of line: the caller's un-traced path stays a test and a branch.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn keep_exemplar(&self, trace: Traced, value: f64) {
+        self.extras().exemplar.record(trace, value);
+    }
+
+    fn exemplar(&self) -> Option<Exemplar> {
+        self.extras.get()?.exemplar.get()
+    }
+
+    /// Makes `part` count in this counter's value from now on.
+    pub(crate) fn add_part(&self, part: &CounterPart) {
+        self.extras()
+            .parts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(part.clone());
+    }
+
+    fn extras(&self) -> &Extras {
+        self.extras.get_or_init(Box::default)
     }
 }
 
@@ -170,10 +244,28 @@ mod tests {
     }
 
     #[test]
+    fn a_counter_reads_its_parts_and_a_part_counts_in_each_holder() {
+        let part = CounterPart::new();
+        let (plain, striped) = (CounterCell::new(None), CounterCell::new_hot(None));
+        plain.add(2);
+        striped.add(5);
+        plain.add_part(&part);
+        striped.add_part(&part);
+        part.inc();
+        part.inc();
+        assert_eq!((plain.value(), striped.value(), part.get()), (4, 7, 2));
+        let other = CounterPart::new();
+        other.inc();
+        plain.add_part(&other);
+        assert_eq!((plain.value(), striped.value()), (5, 7));
+    }
+
+    #[test]
     fn a_plain_counter_cell_stays_small() {
         // Families of a million plain series: each cell is counted in the
         // bytes per series (BENCHMARKS.md, goal ≤ 200).
-        // The value store (16) and the exemplar slot, allocated on first use (16).
+        // The value store (16) and the extras (exemplar, parts), allocated
+        // on first use (16).
         assert!(std::mem::size_of::<CounterCell>() <= 32);
     }
 }

@@ -1,6 +1,7 @@
-//! Exemplar storage of a series: the last exemplar per bucket (one slot for
-//! a counter), allocated on the first exemplar so that series never traced
-//! pay one pointer.
+//! Exemplar storage of a series: the last exemplar per bucket of a
+//! histogram, allocated on the first exemplar so that series never traced
+//! pay one pointer, and the one slot of a counter (kept in the counter's
+//! [extras](super::counter)).
 
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -71,14 +72,42 @@ impl Exemplar {
     }
 }
 
-/// One slot per bucket (or the one of a counter): the last exemplar.
-type Slots = Box<[Mutex<Option<Exemplar>>]>;
+/// One exemplar slot: the last exemplar kept there.
+#[derive(Default)]
+pub(crate) struct ExemplarSlot(Mutex<Option<Exemplar>>);
 
-/// The exemplar slots of one series.
+impl ExemplarSlot {
+    /// Keeps `value` with `traced`. Last writer wins; a writer that finds
+    /// the slot busy drops its exemplar rather than wait (the other one is
+    /// just as recent).
+    #[inline]
+    pub(crate) fn record(&self, traced: Traced, value: f64) {
+        if let Ok(mut slot) = self.0.try_lock() {
+            *slot = Some(Exemplar {
+                trace: traced.trace,
+                value,
+                at: When::Stamp(traced.at),
+            });
+        }
+    }
+
+    /// The exemplar kept here, if any, its time fixed from now on.
+    pub(crate) fn get(&self) -> Option<Exemplar> {
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let exemplar = slot.as_mut()?;
+        exemplar.at = When::UnixMillis(exemplar.unix_millis());
+        Some(*exemplar)
+    }
+}
+
+/// One slot per bucket: the last exemplar.
+type Slots = Box<[ExemplarSlot]>;
+
+/// The exemplar slots of one histogram series.
 #[derive(Default)]
 pub(crate) struct ExemplarSlots {
     // A thin pointer (the boxed slice inside a box): unused, this costs a
-    // counter or histogram series 16 bytes, not 24.
+    // histogram series 16 bytes, not 24.
     slots: OnceLock<Box<Slots>>,
 }
 
@@ -91,35 +120,24 @@ impl std::fmt::Debug for ExemplarSlots {
 }
 
 impl ExemplarSlots {
-    /// Keeps `value` with `trace` in slot `index` of `len`. Last writer
-    /// wins; a writer that finds the slot busy drops its exemplar rather
-    /// than wait (the other one is just as recent).
+    /// Keeps `value` with `trace` in slot `index` of `len` (see
+    /// [`ExemplarSlot::record`]).
     // Out of line: the caller's un-traced path stays a test and a branch.
     #[cold]
     #[inline(never)]
     pub(crate) fn record(&self, len: usize, index: usize, traced: Traced, value: f64) {
         let slots = self
             .slots
-            .get_or_init(|| Box::new((0..len).map(|_| Mutex::new(None)).collect()));
+            .get_or_init(|| Box::new((0..len).map(|_| ExemplarSlot::default()).collect()));
         if let Some(slot) = slots.get(index) {
-            if let Ok(mut slot) = slot.try_lock() {
-                *slot = Some(Exemplar {
-                    trace: traced.trace,
-                    value,
-                    at: When::Stamp(traced.at),
-                });
-            }
+            slot.record(traced, value);
         }
     }
 
     /// The exemplar in slot `index`, if one was recorded, its time fixed
     /// from now on.
     pub(crate) fn get(&self, index: usize) -> Option<Exemplar> {
-        let slot = self.slots.get()?.get(index)?;
-        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        let exemplar = slot.as_mut()?;
-        exemplar.at = When::UnixMillis(exemplar.unix_millis());
-        Some(*exemplar)
+        self.slots.get()?.get(index)?.get()
     }
 }
 

@@ -28,6 +28,7 @@ mod series;
 mod stripe;
 
 pub use counter::CounterCell;
+pub(crate) use counter::CounterPart;
 pub use desc::{Desc, Opts};
 pub(crate) use exemplar::{Exemplar, ExemplarSlots, Traced};
 pub use family::Family;
