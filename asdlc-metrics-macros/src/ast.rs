@@ -9,7 +9,7 @@
 use asdlc_metrics_naming::Kind;
 use proc_macro2::Span;
 use syn::ext::IdentExt as _;
-use syn::{Generics, Ident, LitFloat, LitStr, Path, Type};
+use syn::{Generics, Ident, LitFloat, LitStr, Type};
 
 /// Which of the four function attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,8 +129,8 @@ pub struct Spec {
     pub in_flight: Option<FamilyArgs>,
     /// `Some(None)`: `#[redis_op]` without an explicit operation.
     pub redis: Option<Option<LitStr>>,
-    /// Paths of the sibling attributes taken off the function.
-    pub absorbed: Vec<Path>,
+    /// Paths of the sibling attributes taken off the function, as written.
+    pub absorbed: Vec<Vec<proc_macro2::TokenTree>>,
 }
 
 impl Spec {

@@ -124,10 +124,10 @@ fn family(
 }
 
 /// Checks `const fn` (which cannot record metrics) for attribute `which`.
-pub fn constness(sig: &syn::Signature, which: Which, errors: &mut Errors) {
-    if let Some(constness) = &sig.constness {
+pub fn constness(constness: Option<proc_macro2::Span>, which: Which, errors: &mut Errors) {
+    if let Some(constness) = constness {
         errors.push(syn::Error::new(
-            constness.span(),
+            constness,
             format!(
                 "#[{}] cannot instrument a `const fn`: recording metrics is not possible in const evaluation\nhint: remove `const`, or move the instrumented work into a non-const function",
                 which.name()

@@ -47,11 +47,12 @@ printf '[package]\nname = "gen-hand"\nversion = "0.0.0"\nedition = "2024"\npubli
 for i in $(seq 1 $n); do
   cat <<RUST
 pub fn f$i(x: u64) -> Result<u64, String> {
+    #[allow(unused_imports)]
     use ::asdlc_metrics::__private::{self as __asdlc, Classify as _};
-    static __ASDLC_SITE: __asdlc::Site = __asdlc::site(
-        "f$i", ::core::module_path!(), __asdlc::DEFAULT, __asdlc::DEFAULT, __asdlc::NONE, __asdlc::NO_OPERATION,
-    );
-    let guard = __asdlc::Guard::start(&__ASDLC_SITE);
+    #[allow(unused_imports)]
+    use counted as _;
+    static __ASDLC_SITE: __asdlc::Site = __asdlc::site_of("f$i", ::core::module_path!(), 3);
+    let guard = __ASDLC_SITE.start();
     let value: Result<u64, String> = 'body: {
         if x == $i { break 'body Err("unlucky".to_owned()); }
         Ok(x.wrapping_mul($i).rotate_left(7))
@@ -61,11 +62,14 @@ pub fn f$i(x: u64) -> Result<u64, String> {
 }
 
 RUST
-done > "$work/hand/src/lib.rs"
+done > "$work/hand/src/lib.rs.body"
+{ echo 'use asdlc_metrics::counted;'; cat "$work/hand/src/lib.rs.body"; } > "$work/hand/src/lib.rs"
+rm "$work/hand/src/lib.rs.body"
 
 export CARGO_TARGET_DIR="$work/target"
 cd "$work"
 cargo build -q --workspace 2>&1 | tail -5
+[ -n "${GENERATE_ONLY:-}" ] && exit 0
 runs=(
   --prepare 'touch plain/src/lib.rs' -n plain 'cargo build -q -p gen-plain'
   --prepare 'touch hand/src/lib.rs' -n 'hand-expanded (lower bound)' 'cargo build -q -p gen-hand'

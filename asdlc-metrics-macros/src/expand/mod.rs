@@ -24,11 +24,10 @@ mod tests;
 pub use label_value::label_value;
 pub use metrics::metrics;
 
-use proc_macro2::{Group, TokenStream};
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use quote::quote;
+use syn::Type;
 use syn::ext::IdentExt as _;
-use syn::spanned::Spanned;
-use syn::{AttrStyle, Attribute, ReturnType, Type};
 
 use crate::ast::{Spec, Which};
 use crate::attr::{self, Errors};
@@ -57,6 +56,8 @@ pub fn derived_impl(
 /// The body of an annotated function and what the forms dispatch on.
 struct Body<'a> {
     ret: Option<&'a Type>,
+    /// The return type as written (none for `()` by omission).
+    ret_tokens: &'a [TokenTree],
     tokens: &'a TokenStream,
     braces: &'a Group,
     is_async: bool,
@@ -65,7 +66,7 @@ struct Body<'a> {
 /// Expands attribute `which` with arguments `args` on `item`. On error,
 /// [`fallback::function`] emits the function without our attributes.
 pub fn attribute(which: Which, args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut function: Function = match syn::parse2(item.clone()) {
+    let mut function = match Function::parse(item.clone()) {
         Ok(f) => f,
         Err(_) => return fallback::not_a_function(which, item),
     };
@@ -75,82 +76,65 @@ pub fn attribute(which: Which, args: TokenStream, item: TokenStream) -> TokenStr
         attr::function_attr(which, args)
             .and_then(|attr| spec.add(attr, proc_macro2::Span::call_site())),
     );
-    let mut kept = Vec::with_capacity(function.attrs.len());
-    for attribute in std::mem::take(&mut function.attrs) {
-        let Some(other) = sibling(&attribute) else {
-            kept.push(attribute);
-            continue;
-        };
-        let added = attr::arg_tokens(&attribute, other.name())
-            .and_then(|tokens| attr::function_attr(other, tokens))
-            .and_then(|attr| spec.add(attr, attribute.path().span()));
-        errors.check(added);
+    for sibling in std::mem::take(&mut function.siblings) {
+        let span = sibling.span();
+        errors.check(
+            attr::function_attr(sibling.which, sibling.args).and_then(|attr| spec.add(attr, span)),
+        );
         // Taken off the function (it would expand into a second wrapper);
         // its path is `use`d in the body instead, so the user's
         // `use asdlc_metrics::counted` does not go unused.
-        spec.absorbed.push(attribute.path().clone());
+        spec.absorbed.push(sibling.path);
     }
-    function.attrs = kept;
     valid::spec(&spec, &mut errors);
-    valid::constness(&function.sig, which, &mut errors);
+    valid::constness(function.constness, which, &mut errors);
     match errors.finish() {
         Ok(()) => generate(function, &spec),
         Err(errors) => fallback::function(&errors, &function),
     }
 }
 
-/// If `attribute` is one of ours (`#[timed]`, `#[asdlc_metrics::timed]`, …).
-fn sibling(attribute: &Attribute) -> Option<Which> {
-    if attribute.style != AttrStyle::Outer {
-        return None;
-    }
-    let segments: Vec<String> = attribute
-        .path()
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    let last = match segments.as_slice() {
-        [only] => only,
-        [krate, last] if krate == "asdlc_metrics" || krate == "asdlc_metrics_macros" => last,
-        _ => return None,
-    };
-    Which::from_name(last)
-}
-
 fn generate(function: Function, spec: &Spec) -> TokenStream {
     let Function {
         attrs: outer,
-        vis,
-        sig,
+        head,
+        ident,
+        is_async,
+        output,
+        output_tokens,
         inner_attrs: inner,
         body,
         braces,
+        ..
     } = function;
-    let site = site::site(spec, &sig.ident.unraw().to_string());
+    let site = site::site(spec, &ident.unraw().to_string());
     let body = Body {
-        ret: match &sig.output {
-            ReturnType::Default => None,
-            ReturnType::Type(_, ty) => Some(&**ty),
-        },
+        ret: output.as_ref(),
+        ret_tokens: &output_tokens,
         tokens: &body,
         braces: &braces,
-        is_async: sig.asyncness.is_some(),
+        is_async,
     };
     let body = async_fn::expand(&body)
         .or_else(|| async_trait::expand(&body))
         .or_else(|| impl_future::expand(&body))
         .unwrap_or_else(|| sync::expand(&body));
     let absorbed = &spec.absorbed;
-    quote! {
-        #(#outer)*
-        #vis #sig {
-            #inner
-            #[allow(unused_imports)]
-            use ::asdlc_metrics::__private::{self as __asdlc, Classify as _};
-            #(#[allow(unused_imports)] use #absorbed as _;)*
-            #site
-            #body
-        }
-    }
+    let (function, kinds, options) = match site {
+        site::Site::Default { function, kinds } => (vec![function], vec![kinds], None),
+        site::Site::Options(site) => (vec![], vec![], Some(site)),
+    };
+    let mut block = quote! {
+        #(#inner)*
+        #[allow(unused_imports)]
+        use ::asdlc_metrics::__private::{self as __asdlc, Classify as _};
+        #(#[allow(unused_imports)] use #(#absorbed)* as _;)*
+        #(static __ASDLC_SITE: __asdlc::Site = __asdlc::site_of(#function, ::core::module_path!(), #kinds);)*
+        #options
+    };
+    block.extend([body]);
+    let mut out = outer;
+    out.extend(head);
+    out.push(TokenTree::Group(Group::new(Delimiter::Brace, block)));
+    out.into_iter().collect()
 }

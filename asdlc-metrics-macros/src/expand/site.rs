@@ -2,16 +2,34 @@
 //! resolved by the runtime on the first call. Paths start at `__asdlc`,
 //! the alias of `::asdlc_metrics::__private` the expansion declares.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::LitStr;
 use syn::spanned::Spanned as _;
 
 use crate::ast::{Buckets, FamilyArgs, Spec};
 
-/// `static __ASDLC_SITE: Site = site(function, module, ..);` for `spec` on
-/// function `function` (its name without `r#`).
-pub fn site(spec: &Spec, function: &str) -> TokenStream {
+/// The call site of an expansion.
+pub enum Site {
+    /// Attributes without options (the common case): the function's name
+    /// and the `kinds` of `site_of`, spliced by the caller into
+    /// `static __ASDLC_SITE: Site = site_of(function, module, kinds);`
+    /// (one `quote!` for the prelude and the site: splicing a token stream
+    /// into another is a call into the compiler).
+    Default { function: Literal, kinds: Literal },
+    /// `static __ASDLC_SITE: Site = site(function, module, ..);` with the
+    /// options spelled out.
+    Options(TokenStream),
+}
+
+/// The call site for `spec` on function `function` (its name without `r#`).
+pub fn site(spec: &Spec, function: &str) -> Site {
+    if let Some(kinds) = default_kinds(spec) {
+        return Site::Default {
+            function: Literal::string(function),
+            kinds: Literal::u8_unsuffixed(kinds),
+        };
+    }
     let timed = metric_spec(
         spec.timed.as_ref().map(|t| &t.family),
         spec.timed.as_ref().and_then(|t| t.buckets.as_ref()),
@@ -29,12 +47,37 @@ pub fn site(spec: &Spec, function: &str) -> TokenStream {
         let objective = t.family.objective.as_ref()?;
         Some(latency_check(objective, t.buckets.as_ref()))
     });
-    quote! {
+    Site::Options(quote! {
         static __ASDLC_SITE: __asdlc::Site = __asdlc::site(
             #function, ::core::module_path!(), #timed, #counted, #in_flight, #redis,
         );
         #latency_check
+    })
+}
+
+/// The `kinds` argument of `site_of` when every attribute on the function
+/// is written without options and none is `#[redis_op]`.
+fn default_kinds(spec: &Spec) -> Option<u8> {
+    if spec.redis.is_some() || spec.timed.as_ref().is_some_and(|t| t.buckets.is_some()) {
+        return None;
     }
+    let mut kinds = 0;
+    for (args, kind) in [
+        (spec.timed.as_ref().map(|t| &t.family), 1),
+        (spec.counted.as_ref(), 2),
+        (spec.in_flight.as_ref(), 4),
+    ] {
+        match args {
+            None => {}
+            Some(args) if is_default(args) => kinds |= kind,
+            Some(_) => return None,
+        }
+    }
+    Some(kinds)
+}
+
+fn is_default(args: &FamilyArgs) -> bool {
+    args.name.is_none() && args.help.is_none() && args.labels.is_empty() && args.objective.is_none()
 }
 
 /// A compile-time check that the latency threshold of `objective` is one of
@@ -70,12 +113,7 @@ fn metric_spec(args: Option<&FamilyArgs>, buckets: Option<&Buckets>) -> TokenStr
     let Some(args) = args else {
         return quote!(__asdlc::NONE);
     };
-    if args.name.is_none()
-        && args.help.is_none()
-        && buckets.is_none()
-        && args.labels.is_empty()
-        && args.objective.is_none()
-    {
+    if is_default(args) && buckets.is_none() {
         return quote!(__asdlc::DEFAULT);
     }
     let option_str = |lit: Option<&LitStr>| match lit {

@@ -11,14 +11,19 @@
 //! return type, the body's type can only be named through a closure's
 //! expected signature, so it goes through the generic `call`.
 
-use proc_macro2::{Group, Ident, Punct, Spacing, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Ident, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::quote;
 
 use super::Body;
 use super::types::{classify, contains_impl, outcome_of, type_argument};
 
 pub fn expand(body: &Body<'_>) -> TokenStream {
-    let Body { ret, tokens, .. } = *body;
+    let Body {
+        ret,
+        ret_tokens,
+        tokens,
+        ..
+    } = *body;
     if ret.is_some_and(contains_impl) {
         // `impl Trait` is not allowed in a closure's `-> R` or a `let`.
         let classify = classify(ret);
@@ -29,86 +34,104 @@ pub fn expand(body: &Body<'_>) -> TokenStream {
     }
     let guard = Ident::new("asdlc_guard", Span::mixed_site());
     let value = Ident::new("asdlc_value", Span::mixed_site());
-    let outcome = outcome_of(ret, &quote!(&#value));
-    let ret_ty = ret.map_or_else(|| quote!(()), |ty| quote!(#ty));
-    let label = label();
-    let run = match breaking_returns(tokens, &label) {
-        Some(block) => quote! {
-            let #value: #ret_ty = #label: { #block };
-        },
+    // Built as token trees and spliced into one `quote!`: in a proc macro
+    // every token stream spliced into another is a call into the compiler.
+    let outcome = Group::new(Delimiter::Parenthesis, outcome_of(ret, &quote!(&#value)));
+    let unit = [TokenTree::Group(Group::new(
+        Delimiter::Parenthesis,
+        TokenStream::new(),
+    ))];
+    let ret_ty = if ret.is_some() { ret_tokens } else { &unit };
+    match breaking_returns(tokens, &label()) {
+        Some(block) => {
+            let [apostrophe, name] = label();
+            let block = Group::new(Delimiter::Brace, block);
+            quote! {
+                let #guard = __ASDLC_SITE.start();
+                let #value: #(#ret_ty)* = #apostrophe #name: #block;
+                #guard.finish #outcome;
+                #value
+            }
+        }
         None => {
             let once = Ident::new("asdlc_once", Span::mixed_site());
             // Moving `once` into the closure and dropping it there makes it
             // an `FnOnce`, so the body may return borrows of what it
             // captured (`&mut self.field`), as the function could.
             quote! {
+                let #guard = __ASDLC_SITE.start();
                 let #once = __asdlc::CallOnce;
                 #[allow(clippy::redundant_closure_call)]
-                let #value = (move || -> #ret_ty {
+                let #value = (move || -> #(#ret_ty)* {
                     ::core::mem::drop(#once);
                     #tokens
                 })();
+                #guard.finish #outcome;
+                #value
             }
         }
-    };
-    quote! {
-        let #guard = __asdlc::Guard::start(&__ASDLC_SITE);
-        #run
-        #guard.finish(#outcome);
-        #value
     }
 }
 
 /// The label of the block holding the body (hygienic: the user's labels
 /// cannot name it).
-fn label() -> TokenStream {
-    let mut label = TokenStream::new();
-    label.extend([
+fn label() -> [TokenTree; 2] {
+    [
         TokenTree::Punct(Punct::new('\'', Spacing::Joint)),
         TokenTree::Ident(Ident::new("asdlc_body", Span::mixed_site())),
-    ]);
-    label
+    ]
 }
 
 /// `body` with every `return` turned into `break 'label`, or `None` when
 /// the body may leave the function in a way the tokens do not show (`?`, a
 /// macro call) or holds a closure, `async` block or item whose `return`
 /// belongs to it.
-fn breaking_returns(body: &TokenStream, label: &TokenStream) -> Option<TokenStream> {
-    let mut out = TokenStream::new();
-    let mut tokens = body.clone().into_iter().peekable();
-    while let Some(token) = tokens.next() {
-        match &token {
-            TokenTree::Ident(ident) if ident == "return" => {
-                out.extend([TokenTree::Ident(Ident::new("break", ident.span()))]);
-                out.extend(label.clone());
-                continue;
-            }
-            TokenTree::Ident(ident)
-                if ["fn", "async", "impl", "trait", "mod", "macro_rules"]
-                    .iter()
-                    .any(|k| ident == k) =>
-            {
-                return None;
-            }
+fn breaking_returns(body: &TokenStream, label: &[TokenTree; 2]) -> Option<TokenStream> {
+    Some(rewrite(body, label)?.unwrap_or_else(|| body.clone()))
+}
+
+/// [`breaking_returns`] of `stream`: `Some(None)` when it holds no
+/// `return`. Only the groups on the way to a `return` are rebuilt; every
+/// other group is kept as it came (in a proc macro, building a token
+/// stream is a call into the compiler with all of its tokens).
+fn rewrite(stream: &TokenStream, label: &[TokenTree; 2]) -> Option<Option<TokenStream>> {
+    let mut tokens: Vec<TokenTree> = stream.clone().into_iter().collect();
+    let mut changed = false;
+    let mut i = 0;
+    while i < tokens.len() {
+        match &tokens[i] {
+            // One string per identifier: in a proc macro each comparison
+            // of an `Ident` with a `&str` formats it anew.
+            TokenTree::Ident(ident) => match ident.to_string().as_str() {
+                "return" => {
+                    let brk = TokenTree::Ident(Ident::new("break", ident.span()));
+                    tokens.splice(i..=i, std::iter::once(brk).chain(label.clone()));
+                    changed = true;
+                    i += 3;
+                    continue;
+                }
+                "fn" | "async" | "impl" | "trait" | "mod" | "macro_rules" => return None,
+                _ => {}
+            },
             TokenTree::Punct(p) if p.as_char() == '?' || p.as_char() == '|' => return None,
             TokenTree::Punct(p) if p.as_char() == '!' => {
-                if let Some(TokenTree::Group(_)) = tokens.peek() {
+                if let Some(TokenTree::Group(_)) = tokens.get(i + 1) {
                     return None;
                 }
             }
             TokenTree::Group(group) => {
-                let inner = breaking_returns(&group.stream(), label)?;
-                let mut rebuilt = Group::new(group.delimiter(), inner);
-                rebuilt.set_span(group.span());
-                out.extend([TokenTree::Group(rebuilt)]);
-                continue;
+                if let Some(inner) = rewrite(&group.stream(), label)? {
+                    let mut rebuilt = Group::new(group.delimiter(), inner);
+                    rebuilt.set_span(group.span());
+                    tokens[i] = TokenTree::Group(rebuilt);
+                    changed = true;
+                }
             }
             _ => {}
         }
-        out.extend([token]);
+        i += 1;
     }
-    Some(out)
+    Some(changed.then(|| tokens.into_iter().collect()))
 }
 
 #[cfg(test)]
@@ -116,7 +139,7 @@ mod tests {
     use super::*;
 
     fn rewrite(body: TokenStream) -> Option<String> {
-        breaking_returns(&body, &quote!('l)).map(|t| t.to_string())
+        breaking_returns(&body, &label()).map(|t| t.to_string())
     }
 
     #[test]
@@ -124,7 +147,7 @@ mod tests {
         assert_eq!(
             rewrite(quote!(if x { return Err(1); } for i in 0..3 { if i == x { return; } } Ok(x))),
             Some(
-                quote!(if x { break 'l Err(1); } for i in 0..3 { if i == x { break 'l; } } Ok(x))
+                quote!(if x { break 'asdlc_body Err(1); } for i in 0..3 { if i == x { break 'asdlc_body; } } Ok(x))
                     .to_string()
             )
         );

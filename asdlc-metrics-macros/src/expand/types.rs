@@ -40,7 +40,8 @@ pub fn return_type_hint(ret: Option<&Type>) -> TokenStream {
 
 /// Whether `ty` mentions `impl Trait` (or `!`) anywhere.
 pub fn contains_impl(ty: &Type) -> bool {
-    infer_impls(ty) != *ty
+    // A return type kept as tokens has none (see `item::return_type`).
+    !matches!(ty, Type::Verbatim(_)) && infer_impls(ty) != *ty
 }
 
 /// The return type as a type argument: `()` when there is none, `impl
