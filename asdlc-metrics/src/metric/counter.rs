@@ -21,8 +21,8 @@ use crate::exemplar::TraceContext;
 ///   counting the same series do not contend. Reads add the stripes up,
 ///   exactly.
 ///
-/// And, allocated on first use, its [`Extras`]: the last exemplar and the
-/// [`CounterPart`]s it adds up when read.
+/// And, allocated on first use, its extras: the last exemplar and the
+/// parts (`CounterPart`s) it adds up when read.
 #[derive(Default)]
 pub struct CounterCell {
     store: Store,
