@@ -57,7 +57,7 @@ pub fn f$i(x: u64) -> Result<u64, String> {
         if x == $i { break 'body Err("unlucky".to_owned()); }
         Ok(x.wrapping_mul($i).rotate_left(7))
     };
-    guard.finish((&&&__asdlc::Probe(&value)).__asdlc_classify(&__ASDLC_SITE));
+    guard.finish((&&&__asdlc::Probe(&value)).__asdlc_classify());
     value
 }
 

@@ -77,9 +77,8 @@ pub fn outcome_of(ret: Option<&Type>, reference: &TokenStream) -> TokenStream {
         return quote!(__asdlc::Outcome::Ok);
     }
     // `Classify` is imported with the `__asdlc` alias at the top of the
-    // function. The site is passed for errors that name a reason, counted
-    // by reason where their type is known.
-    quote!((&&&__asdlc::Probe(#reference)).__asdlc_classify(&__ASDLC_SITE))
+    // function.
+    quote!((&&&__asdlc::Probe(#reference)).__asdlc_classify())
 }
 
 /// `ty` with every `impl Trait` replaced by `_`, so it can annotate a

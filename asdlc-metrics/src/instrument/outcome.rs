@@ -1,7 +1,7 @@
 //! How an instrumented call ended, and how a return value tells it.
 //!
 //! The macros classify the returned value with autoref specialisation: the
-//! generated code calls `(&&&Probe(&value)).__asdlc_classify(&SITE)` with
+//! generated code calls `(&&&Probe(&value)).__asdlc_classify()` with
 //! [`Classify`] in scope, and method resolution picks the most specific impl
 //! that applies to the value's concrete type — a
 //! `redis::RedisResult` or a `Result` whose error names its reason
@@ -10,7 +10,6 @@
 //! surrounding runtime code is generic, and a function whose error type
 //! names no reason compiles to exactly what it did before.
 
-use super::site::Site;
 use crate::ErrorReason;
 
 /// The `result` label of an instrumented call.
@@ -113,16 +112,15 @@ pub struct Probe<'a, T: ?Sized>(pub &'a T);
 /// then `&Probe<Result<T, E>>`, then `Probe<T>`, and takes the first that
 /// applies to the value's type.
 pub trait Classify {
-    /// The outcome of the probed value. `site` is the call site (unused
-    /// today: an error's reason travels in the [`Outcome`] to the guard,
-    /// which counts it).
-    fn __asdlc_classify(&self, site: &'static Site) -> Outcome;
+    /// The outcome of the probed value (an error's reason travels in it to
+    /// the guard, which counts it).
+    fn __asdlc_classify(&self) -> Outcome;
 }
 
 #[cfg(feature = "redis")]
 impl<T> Classify for &&Probe<'_, Result<T, redis::RedisError>> {
     #[inline]
-    fn __asdlc_classify(&self, _: &'static Site) -> Outcome {
+    fn __asdlc_classify(&self) -> Outcome {
         match self.0 {
             Ok(_) => Outcome::Ok,
             Err(e) if is_connection_error(e) => Outcome::ConnectionError,
@@ -180,7 +178,7 @@ pub(crate) fn is_caller_error_code(code: &str) -> bool {
 
 impl<T, E: ErrorReason> Classify for &&Probe<'_, Result<T, E>> {
     #[inline]
-    fn __asdlc_classify(&self, _: &'static Site) -> Outcome {
+    fn __asdlc_classify(&self) -> Outcome {
         match self.0 {
             Ok(_) => Outcome::Ok,
             Err(e) => match e.reason() {
@@ -196,7 +194,7 @@ impl<T, E: ErrorReason> Classify for &&Probe<'_, Result<T, E>> {
 
 impl<T, E> Classify for &Probe<'_, Result<T, E>> {
     #[inline]
-    fn __asdlc_classify(&self, _: &'static Site) -> Outcome {
+    fn __asdlc_classify(&self) -> Outcome {
         match self.0 {
             Ok(_) => Outcome::Ok,
             Err(_) => Outcome::Error,
@@ -206,7 +204,7 @@ impl<T, E> Classify for &Probe<'_, Result<T, E>> {
 
 impl<T: ?Sized> Classify for Probe<'_, T> {
     #[inline]
-    fn __asdlc_classify(&self, _: &'static Site) -> Outcome {
+    fn __asdlc_classify(&self) -> Outcome {
         Outcome::Ok
     }
 }
@@ -214,21 +212,11 @@ impl<T: ?Sized> Classify for Probe<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::instrument::compact_site::{DEFAULT, NO_OPERATION, NONE, site};
-
-    static SITE: Site = site(
-        "outcome_tests",
-        "outcome_tests",
-        NONE,
-        DEFAULT,
-        NONE,
-        NO_OPERATION,
-    );
 
     macro_rules! classify {
         ($v:expr) => {{
             use super::Classify as _;
-            (&&&Probe(&$v)).__asdlc_classify(&SITE)
+            (&&&Probe(&$v)).__asdlc_classify()
         }};
     }
 
