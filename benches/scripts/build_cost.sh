@@ -47,7 +47,6 @@ printf '[package]\nname = "gen-hand"\nversion = "0.0.0"\nedition = "2024"\npubli
 for i in $(seq 1 $n); do
   cat <<RUST
 pub fn f$i(x: u64) -> Result<u64, String> {
-    #[allow(unused_imports)]
     use ::asdlc_metrics::__private::{self as __asdlc, Classify as _};
     #[allow(unused_imports)]
     use counted as _;

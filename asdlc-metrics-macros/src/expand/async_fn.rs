@@ -17,7 +17,7 @@ pub fn expand(body: &Body<'_>) -> Option<TokenStream> {
         braces,
         ..
     } = *body;
-    let classify = classify(ret);
+    let classify = classify(ret, &body.classified);
     let output = type_argument(ret);
     let typed = return_type_hint(ret);
     Some(quote_spanned! {braces.span()=>

@@ -12,7 +12,7 @@ use super::types::{boxed_future_output, classify, type_argument};
 pub fn expand(body: &Body<'_>) -> Option<TokenStream> {
     let output = body.ret.and_then(boxed_future_output)?;
     let (before, box_pin, future) = box_pin_tail(body.tokens)?;
-    let classify = classify(Some(output));
+    let classify = classify(Some(output), &body.classified);
     let output = type_argument(Some(output));
     Some(quote! {
         #before

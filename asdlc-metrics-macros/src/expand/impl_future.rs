@@ -11,7 +11,7 @@ use super::types::{classify, impl_future_output, type_argument};
 pub fn expand(body: &Body<'_>) -> Option<TokenStream> {
     let output = body.ret.and_then(impl_future_output)?;
     let tokens = body.tokens;
-    let classify = classify(Some(output));
+    let classify = classify(Some(output), &body.classified);
     let output = type_argument(Some(output));
     Some(quote! {
         __asdlc::instrument::<#output, _, _>(

@@ -24,7 +24,9 @@ mod tests;
 pub use label_value::label_value;
 pub use metrics::metrics;
 
-use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+use std::cell::Cell;
+
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::quote;
 use syn::Type;
 use syn::ext::IdentExt as _;
@@ -61,6 +63,9 @@ struct Body<'a> {
     tokens: &'a TokenStream,
     braces: &'a Group,
     is_async: bool,
+    /// Set when the expansion classifies the returned value (and so must
+    /// import `Classify`).
+    classified: Cell<bool>,
 }
 
 /// Expands attribute `which` with arguments `args` on `item`. On error,
@@ -108,17 +113,27 @@ fn generate(function: Function, spec: &Spec) -> TokenStream {
         ..
     } = function;
     let site = site::site(spec, &ident.unraw().to_string());
-    let body = Body {
+    let parts = Body {
         ret: output.as_ref(),
         ret_tokens: &output_tokens,
         tokens: &body,
         braces: &braces,
         is_async,
+        classified: Cell::new(false),
     };
-    let body = async_fn::expand(&body)
-        .or_else(|| async_trait::expand(&body))
-        .or_else(|| impl_future::expand(&body))
-        .unwrap_or_else(|| sync::expand(&body));
+    let body = async_fn::expand(&parts)
+        .or_else(|| async_trait::expand(&parts))
+        .or_else(|| impl_future::expand(&parts))
+        .unwrap_or_else(|| sync::expand(&parts));
+    // `Classify` is imported only where it is used, so the import needs no
+    // `#[allow(unused_imports)]`: a lint attribute per function cost rustc
+    // as much on every rebuild as the rest of the import.
+    let classify = parts
+        .classified
+        .get()
+        .then(|| Ident::new("Classify", Span::call_site()))
+        .into_iter()
+        .collect::<Vec<_>>();
     let absorbed = &spec.absorbed;
     let (function, kinds, options) = match site {
         site::Site::Default { function, kinds } => (vec![function], vec![kinds], None),
@@ -126,8 +141,7 @@ fn generate(function: Function, spec: &Spec) -> TokenStream {
     };
     let mut block = quote! {
         #(#inner)*
-        #[allow(unused_imports)]
-        use ::asdlc_metrics::__private::{self as __asdlc, Classify as _};
+        use ::asdlc_metrics::__private::{self as __asdlc #(, #classify as _)*};
         #(#[allow(unused_imports)] use #(#absorbed)* as _;)*
         #(static __ASDLC_SITE: __asdlc::Site = __asdlc::site_of(#function, ::core::module_path!(), #kinds);)*
         #options

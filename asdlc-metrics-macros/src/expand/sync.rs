@@ -26,7 +26,7 @@ pub fn expand(body: &Body<'_>) -> TokenStream {
     } = *body;
     if ret.is_some_and(contains_impl) {
         // `impl Trait` is not allowed in a closure's `-> R` or a `let`.
-        let classify = classify(ret);
+        let classify = classify(ret, &body.classified);
         let ret_ty = type_argument(ret);
         return quote! {
             __asdlc::call::<#ret_ty>(&__ASDLC_SITE, move || { #tokens }, #classify)
@@ -36,7 +36,10 @@ pub fn expand(body: &Body<'_>) -> TokenStream {
     let value = Ident::new("asdlc_value", Span::mixed_site());
     // Built as token trees and spliced into one `quote!`: in a proc macro
     // every token stream spliced into another is a call into the compiler.
-    let outcome = Group::new(Delimiter::Parenthesis, outcome_of(ret, &quote!(&#value)));
+    let outcome = Group::new(
+        Delimiter::Parenthesis,
+        outcome_of(ret, &quote!(&#value), &body.classified),
+    );
     let unit = [TokenTree::Group(Group::new(
         Delimiter::Parenthesis,
         TokenStream::new(),

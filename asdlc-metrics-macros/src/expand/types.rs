@@ -2,6 +2,8 @@
 //! to name it where `impl Trait` is not allowed, how to classify the
 //! returned value, and which future it is.
 
+use std::cell::Cell;
+
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -53,7 +55,7 @@ pub fn type_argument(ret: Option<&Type>) -> TokenStream {
 
 /// The closure that turns a reference to the returned value into an
 /// `Outcome` (see `asdlc_metrics::__private::Probe` for the technique).
-pub fn classify(ret: Option<&Type>) -> TokenStream {
+pub fn classify(ret: Option<&Type>, classified: &Cell<bool>) -> TokenStream {
     match ret {
         None => quote!(|_: &()| __asdlc::Outcome::Ok),
         // An opaque or never type cannot be a `Result`.
@@ -63,7 +65,7 @@ pub fn classify(ret: Option<&Type>) -> TokenStream {
         Some(ty) => {
             let ty = infer_impls(ty);
             let value = Ident::new("asdlc_value", Span::mixed_site());
-            let outcome = outcome_of(Some(&ty), &quote!(#value));
+            let outcome = outcome_of(Some(&ty), &quote!(#value), classified);
             quote!(|#value: &#ty| #outcome)
         }
     }
@@ -72,10 +74,17 @@ pub fn classify(ret: Option<&Type>) -> TokenStream {
 /// The `Outcome` of the returned value, given `reference`, an expression of
 /// type `&R`: by autoref specialisation (see `asdlc_metrics::__private::Probe`),
 /// resolved where the type is concrete; `Ok` without a return type.
-pub fn outcome_of(ret: Option<&Type>, reference: &TokenStream) -> TokenStream {
+/// Sets `classified` when it emits a classification (the expansion then
+/// imports `Classify`).
+pub fn outcome_of(
+    ret: Option<&Type>,
+    reference: &TokenStream,
+    classified: &Cell<bool>,
+) -> TokenStream {
     if ret.is_none() {
         return quote!(__asdlc::Outcome::Ok);
     }
+    classified.set(true);
     // `Classify` is imported with the `__asdlc` alias at the top of the
     // function.
     quote!((&&&__asdlc::Probe(#reference)).__asdlc_classify())
