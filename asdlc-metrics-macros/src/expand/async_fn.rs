@@ -1,14 +1,16 @@
-//! `async fn`: the body becomes
-//! `instrument(site, async move { body }, classify).await`.
+//! `async fn` returning `impl Trait`: the body becomes
+//! `instrument(site, async move { body }, classify).await` (its value's type
+//! can be named only through the wrapper's generic parameter). Any other
+//! `async fn` keeps its guard in its own future (`sync.rs`).
 
 use proc_macro2::TokenStream;
 use quote::quote_spanned;
 
 use super::Body;
-use super::types::{classify, return_type_hint, type_argument};
+use super::types::{classify, contains_impl, return_type_hint, type_argument};
 
 pub fn expand(body: &Body<'_>) -> Option<TokenStream> {
-    if !body.is_async {
+    if !body.is_async || !body.ret.is_some_and(contains_impl) {
         return None;
     }
     let Body {

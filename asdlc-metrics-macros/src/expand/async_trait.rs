@@ -10,6 +10,10 @@ use super::Body;
 use super::types::{boxed_future_output, classify, type_argument};
 
 pub fn expand(body: &Body<'_>) -> Option<TokenStream> {
+    if body.is_async {
+        // An `async fn` returning a boxed future is timed as the `async fn`.
+        return None;
+    }
     let output = body.ret.and_then(boxed_future_output)?;
     let (before, box_pin, future) = box_pin_tail(body.tokens)?;
     let classify = classify(Some(output), &body.classified);
