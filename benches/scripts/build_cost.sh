@@ -17,7 +17,7 @@ mkdir -p "$work"
 
 cat > "$work/Cargo.toml" <<TOML
 [workspace]
-members = ["plain", "asdlc", "hand", "autometrics"]
+members = ["plain", "asdlc", "hand", "autometrics", "async-plain", "async-asdlc"]
 exclude = ["before"]
 resolver = "3"
 
@@ -26,20 +26,23 @@ asdlc-metrics = { path = "$repo/asdlc-metrics", default-features = false }
 autometrics = { version = "3", default-features = false, features = ["prometheus-0_14"] }
 TOML
 
-gen() { # name, dependency line, use line, attributes
-  local name=$1 dep=$2 use=$3 attrs=$4
+gen() { # name, dependency line, use line, attributes[, "async " for async fns]
+  local name=$1 dep=$2 use=$3 attrs=$4 async=${5:-}
   mkdir -p "$work/$name/src"
   printf '[package]\nname = "gen-%s"\nversion = "0.0.0"\nedition = "2024"\npublish = false\n\n[dependencies]\n%s\n' "$name" "$dep" > "$work/$name/Cargo.toml"
   {
     echo "$use"
     for i in $(seq 1 $n); do
-      printf '%s\npub fn f%d(x: u64) -> Result<u64, String> {\n    if x == %d { return Err("unlucky".to_owned()); }\n    Ok(x.wrapping_mul(%d).rotate_left(7))\n}\n\n' "$attrs" "$i" "$i" "$i"
+      printf '%s\npub %sfn f%d(x: u64) -> Result<u64, String> {\n    if x == %d { return Err("unlucky".to_owned()); }\n    Ok(x.wrapping_mul(%d).rotate_left(7))\n}\n\n' "$attrs" "$async" "$i" "$i" "$i"
     done
   } > "$work/$name/src/lib.rs"
 }
 gen plain "" "" ""
 gen asdlc 'asdlc-metrics = { workspace = true }' 'use asdlc_metrics::{counted, timed};' $'#[timed]\n#[counted]'
 gen autometrics 'autometrics = { workspace = true }' 'use autometrics::autometrics;' '#[autometrics]'
+# The same functions as `async fn` (counted by build_cost_instructions.sh).
+gen async-plain "" "" "" "async "
+gen async-asdlc 'asdlc-metrics = { workspace = true }' 'use asdlc_metrics::{counted, timed};' $'#[timed]\n#[counted]' "async "
 
 # What `#[timed] #[counted]` expands to on these functions, written by hand.
 mkdir -p "$work/hand/src"

@@ -31,6 +31,7 @@ count() {
 }
 
 rows=("plain gen-plain plain/src/lib.rs" "hand-expanded gen-hand hand/src/lib.rs" "asdlc-metrics gen-asdlc asdlc/src/lib.rs")
+async_rows=("async-plain gen-async-plain async-plain/src/lib.rs" "async-asdlc-metrics gen-async-asdlc async-asdlc/src/lib.rs")
 printf '| crate (500 functions) | instructions per rebuild | vs plain |\n|---|---:|---:|\n'
 plain=""
 for row in "${rows[@]}"; do
@@ -51,3 +52,11 @@ if [ -n "${BEFORE:-}" ]; then
   n="$(CARGO_TARGET_DIR="$work/target-before" count "$work/before" gen-before src/lib.rs)"
   printf '| asdlc-metrics at %s | %d M | %.2f× |\n' "$(git -C "$before" rev-parse --short HEAD)" $((n / 1000000)) "$(echo "$n / $plain" | bc -l)"
 fi
+# The same 500 functions as `async fn`, against their own plain build.
+plain=""
+for row in "${async_rows[@]}"; do
+  read -r name package source <<<"$row"
+  n="$(count "$work" "$package" "$source")"
+  plain="${plain:-$n}"
+  printf '| %s | %d M | %.2f× |\n' "$name" $((n / 1000000)) "$(echo "$n / $plain" | bc -l)"
+done
