@@ -4,9 +4,11 @@
 //! The first of `#[timed]`, `#[counted]`, `#[in_flight]` and `#[redis_op]`
 //! to expand takes the others off the function and generates a single call
 //! site for all of them: one `static` describing what to record, one drop
-//! guard, one outcome classification. The user's body is moved unchanged
-//! into a closure or `async move` block, so `return` and `?` keep their
-//! meaning and errors in it keep pointing at the user's code.
+//! guard, one outcome classification. The user's body goes, its tokens
+//! unchanged but for `return` becoming `break`, into a labelled block; or,
+//! where it may leave the function in ways the tokens do not show (`?`, a
+//! macro call), into a closure or `async move` block. Either way `return`
+//! and `?` keep their meaning and errors in it point at the user's code.
 
 mod async_fn;
 mod async_trait;
