@@ -86,7 +86,6 @@ pub fn expand(body: &Body<'_>) -> TokenStream {
             quote! {
                 let #guard = __ASDLC_SITE.start();
                 let #once = __asdlc::CallOnce;
-                #[allow(clippy::redundant_closure_call)]
                 let #value = (move || -> #(#ret_ty)* {
                     ::core::mem::drop(#once);
                     #tokens
