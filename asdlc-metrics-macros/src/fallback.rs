@@ -4,7 +4,7 @@
 //! derive an impl with the same items whose bodies are never run (the crate
 //! does not compile anyway).
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens as _, quote};
 use syn::DeriveInput;
 
@@ -12,10 +12,27 @@ use crate::ast::Which;
 use crate::expand::derived_impl;
 use crate::item::Function;
 
-/// `function` unchanged but for our attributes, after `errors`.
-pub fn function(errors: &syn::Error, function: &Function) -> TokenStream {
+/// `function` unchanged but for our attributes, after `errors`. The paths
+/// of the sibling attributes taken off it (`absorbed`) are `use`d in its
+/// body, as in a successful expansion, so the user's import of them is not
+/// reported unused on top of the error.
+pub fn function(
+    errors: &syn::Error,
+    function: &Function,
+    absorbed: &[Vec<TokenTree>],
+) -> TokenStream {
     let mut out = errors.to_compile_error();
-    out.extend(function.into_token_stream());
+    if absorbed.is_empty() {
+        out.extend(function.into_token_stream());
+        return out;
+    }
+    let mut body = quote!(#(#[allow(unused_imports)] use #(#absorbed)* as _;)*);
+    body.extend(function.braces.stream());
+    let mut braces = Group::new(Delimiter::Brace, body);
+    braces.set_span(function.braces.span());
+    out.extend(function.attrs.iter().cloned());
+    out.extend(function.head.iter().cloned());
+    out.extend([TokenTree::Group(braces)]);
     out
 }
 

@@ -68,7 +68,7 @@ impl Function {
                 return Err(syn::Error::new(hash.span(), "expected an attribute"));
             };
             match Sibling::read(hash.clone(), &brackets) {
-                Some(sibling) => siblings.push(sibling?),
+                Some(sibling) => siblings.push(sibling),
                 None => attrs.extend([hash, TokenTree::Group(brackets)]),
             }
         }
@@ -143,14 +143,16 @@ pub struct Sibling {
     pub which: Which,
     /// The attribute's path as written.
     pub path: Vec<TokenTree>,
-    /// Its arguments: none for `#[counted]`, the list of `#[counted(..)]`.
-    pub args: TokenStream,
+    /// Its arguments: none for `#[counted]`, the list of `#[counted(..)]`;
+    /// the error for any other shape (reported with the others, after the
+    /// function is read).
+    pub args: syn::Result<TokenStream>,
 }
 
 impl Sibling {
     /// `None` when `#[..]` is not one of ours. The two usual shapes are read
     /// from the tokens; anything else goes through `syn` for its error.
-    fn read(hash: TokenTree, brackets: &Group) -> Option<syn::Result<Sibling>> {
+    fn read(hash: TokenTree, brackets: &Group) -> Option<Sibling> {
         let mut tokens = brackets.stream().into_iter().peekable();
         let mut path = Vec::with_capacity(4);
         let mut words = Vec::with_capacity(2);
@@ -172,25 +174,21 @@ impl Sibling {
             _ => return None,
         };
         let args = match (tokens.next(), tokens.next()) {
-            (None, _) => TokenStream::new(),
-            (Some(TokenTree::Group(list)), None) => list.stream(),
-            _ => return Some(Self::parsed(which, hash, brackets)),
+            (None, _) => Ok(TokenStream::new()),
+            (Some(TokenTree::Group(list)), None) => Ok(list.stream()),
+            _ => Self::unusual(which, hash, brackets),
         };
-        Some(Ok(Sibling { which, path, args }))
+        Some(Sibling { which, path, args })
     }
 
-    /// An attribute of an unusual shape, parsed by `syn` for its error
-    /// (`#[counted = ..]`).
-    fn parsed(which: Which, hash: TokenTree, brackets: &Group) -> syn::Result<Sibling> {
+    /// The error for an attribute of an unusual shape (`#[counted = ..]`),
+    /// as `syn` and [`crate::attr::arg_tokens`] word it.
+    fn unusual(which: Which, hash: TokenTree, brackets: &Group) -> syn::Result<TokenStream> {
         let mut attribute = TokenStream::new();
         attribute.append(hash);
         attribute.append(brackets.clone());
         let parsed = Attribute::parse_outer.parse2(attribute)?.remove(0);
-        Ok(Sibling {
-            which,
-            path: parsed.path().to_token_stream().into_iter().collect(),
-            args: crate::attr::arg_tokens(&parsed, which.name())?,
-        })
+        crate::attr::arg_tokens(&parsed, which.name())
     }
 
     /// Where errors about the attribute point.

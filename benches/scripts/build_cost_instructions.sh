@@ -30,16 +30,25 @@ count() {
     sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 
-rows=("plain gen-plain plain/src/lib.rs" "hand-expanded gen-hand hand/src/lib.rs" "asdlc-metrics gen-asdlc asdlc/src/lib.rs")
-async_rows=("async-plain gen-async-plain async-plain/src/lib.rs" "async-asdlc-metrics gen-async-asdlc async-asdlc/src/lib.rs")
+# A table row: name, instructions, and their ratio to $plain.
+row() {
+  printf '| %s | %d M | %.2f× |\n' "$1" $(($2 / 1000000)) "$(echo "$2 / $plain" | bc -l)"
+}
+
+# Rows for "name package source" triples; the first is the plain build the
+# others are compared with.
+rows() {
+  plain=""
+  for triple in "$@"; do
+    read -r name package source <<<"$triple"
+    n="$(count "$work" "$package" "$source")"
+    plain="${plain:-$n}"
+    row "$name" "$n"
+  done
+}
+
 printf '| crate (500 functions) | instructions per rebuild | vs plain |\n|---|---:|---:|\n'
-plain=""
-for row in "${rows[@]}"; do
-  read -r name package source <<<"$row"
-  n="$(count "$work" "$package" "$source")"
-  plain="${plain:-$n}"
-  printf '| %s | %d M | %.2f× |\n' "$name" $((n / 1000000)) "$(echo "$n / $plain" | bc -l)"
-done
+rows "plain gen-plain plain/src/lib.rs" "hand-expanded gen-hand hand/src/lib.rs" "asdlc-metrics gen-asdlc asdlc/src/lib.rs"
 if [ -n "${BEFORE:-}" ]; then
   before="$(cd "$BEFORE" && pwd)"
   mkdir -p "$work/before/src"
@@ -50,13 +59,7 @@ if [ -n "${BEFORE:-}" ]; then
   cp "$work/Cargo.lock" "$work/before/"
   (cd "$work/before" && CARGO_TARGET_DIR="$work/target-before" cargo build -q 2>&1 | tail -5)
   n="$(CARGO_TARGET_DIR="$work/target-before" count "$work/before" gen-before src/lib.rs)"
-  printf '| asdlc-metrics at %s | %d M | %.2f× |\n' "$(git -C "$before" rev-parse --short HEAD)" $((n / 1000000)) "$(echo "$n / $plain" | bc -l)"
+  row "asdlc-metrics at $(git -C "$before" rev-parse --short HEAD)" "$n"
 fi
 # The same 500 functions as `async fn`, against their own plain build.
-plain=""
-for row in "${async_rows[@]}"; do
-  read -r name package source <<<"$row"
-  n="$(count "$work" "$package" "$source")"
-  plain="${plain:-$n}"
-  printf '| %s | %d M | %.2f× |\n' "$name" $((n / 1000000)) "$(echo "$n / $plain" | bc -l)"
-done
+rows "async-plain gen-async-plain async-plain/src/lib.rs" "async-asdlc-metrics gen-async-asdlc async-asdlc/src/lib.rs"

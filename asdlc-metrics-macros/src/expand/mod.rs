@@ -85,8 +85,12 @@ pub fn attribute(which: Which, args: TokenStream, item: TokenStream) -> TokenStr
     );
     for sibling in std::mem::take(&mut function.siblings) {
         let span = sibling.span();
+        let which = sibling.which;
         errors.check(
-            attr::function_attr(sibling.which, sibling.args).and_then(|attr| spec.add(attr, span)),
+            sibling
+                .args
+                .and_then(|tokens| attr::function_attr(which, tokens))
+                .and_then(|attr| spec.add(attr, span)),
         );
         // Taken off the function (it would expand into a second wrapper);
         // its path is `use`d in the body instead, so the user's
@@ -97,7 +101,7 @@ pub fn attribute(which: Which, args: TokenStream, item: TokenStream) -> TokenStr
     valid::constness(function.constness, which, &mut errors);
     match errors.finish() {
         Ok(()) => generate(function, &spec),
-        Err(errors) => fallback::function(&errors, &function),
+        Err(errors) => fallback::function(&errors, &function, &spec.absorbed),
     }
 }
 

@@ -1,0 +1,9 @@
+use asdlc_metrics::{counted, timed};
+
+#[timed]
+#[counted = "calls"]
+fn f() {}
+
+fn main() {
+    f();
+}
