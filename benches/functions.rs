@@ -525,12 +525,52 @@ fn cpu_time_of(f: fn(u64) -> u64, iters: u64, second_thread: bool) -> Duration {
     })
 }
 
+/// An `async fn` that completes on its first poll, plain.
+#[inline(never)]
+async fn plain_async(x: u64) -> u64 {
+    work(x)
+}
+
+/// The same with `#[timed] #[counted]`: the guard lives in the function's
+/// own future.
+#[inline(never)]
+#[timed]
+#[counted]
+async fn timed_counted_async(x: u64) -> u64 {
+    work(x)
+}
+
+/// One poll of each `async fn` (it completes at once), with a no-op waker:
+/// what the instrumentation adds to an async call, without an executor.
+fn async_calls(c: &mut Criterion) {
+    use std::task::{Context, Poll, Waker};
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut group = c.benchmark_group("function_call_async");
+    macro_rules! poll_once {
+        ($name:literal, $f:ident) => {
+            group.bench_function($name, |b| {
+                let mut x = 0u64;
+                b.iter(|| {
+                    let future = std::pin::pin!($f(black_box(x)));
+                    if let Poll::Ready(v) = future.poll(&mut cx) {
+                        x = v;
+                    }
+                    x
+                });
+            });
+        };
+    }
+    poll_once!("plain", plain_async);
+    poll_once!("timed+counted", timed_counted_async);
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(50);
-    targets = single_thread, two_threads, cpu_timed, traced, reasons
+    targets = single_thread, two_threads, cpu_timed, traced, reasons, async_calls
 }
 criterion_main!(benches);
