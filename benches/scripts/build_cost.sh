@@ -50,16 +50,15 @@ printf '[package]\nname = "gen-hand"\nversion = "0.0.0"\nedition = "2024"\npubli
 for i in $(seq 1 $n); do
   cat <<RUST
 pub fn f$i(x: u64) -> Result<u64, String> {
-    use ::asdlc_metrics::__private::{self as __asdlc, Classify as _};
     #[allow(unused_imports)]
     use counted as _;
-    static __ASDLC_SITE: __asdlc::Site = __asdlc::site_of("f$i", ::core::module_path!(), 3);
+    static __ASDLC_SITE: ::asdlc_metrics::__private::Site = ::asdlc_metrics::__private::site_of("f$i", ::core::module_path!(), 3);
     let guard = __ASDLC_SITE.start();
     let value: Result<u64, String> = 'body: {
         if x == $i { break 'body Err("unlucky".to_owned()); }
         Ok(x.wrapping_mul($i).rotate_left(7))
     };
-    guard.finish((&&&__asdlc::Probe(&value)).__asdlc_classify());
+    guard.finish(::asdlc_metrics::__private::probe(&value).__asdlc_classify());
     value
 }
 

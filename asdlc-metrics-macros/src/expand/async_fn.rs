@@ -19,11 +19,11 @@ pub fn expand(body: &Body<'_>) -> Option<TokenStream> {
         braces,
         ..
     } = *body;
-    let classify = classify(ret, &body.classified);
+    let classify = classify(ret);
     let output = type_argument(ret);
     let typed = return_type_hint(ret);
     Some(quote_spanned! {braces.span()=>
-        __asdlc::instrument::<#output, _, _>(
+        ::asdlc_metrics::__private::instrument::<#output, _, _>(
             &__ASDLC_SITE,
             async move { #typed #tokens },
             #classify,

@@ -16,11 +16,11 @@ pub fn expand(body: &Body<'_>) -> Option<TokenStream> {
     }
     let output = body.ret.and_then(boxed_future_output)?;
     let (before, box_pin, future) = box_pin_tail(body.tokens)?;
-    let classify = classify(Some(output), &body.classified);
+    let classify = classify(Some(output));
     let output = type_argument(Some(output));
     Some(quote! {
         #before
-        #box_pin(__asdlc::instrument::<#output, _, _>(&__ASDLC_SITE, #future, #classify))
+        #box_pin(::asdlc_metrics::__private::instrument::<#output, _, _>(&__ASDLC_SITE, #future, #classify))
     })
 }
 

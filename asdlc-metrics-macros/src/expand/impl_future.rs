@@ -11,12 +11,12 @@ use super::types::{classify, impl_future_output, type_argument};
 pub fn expand(body: &Body<'_>) -> Option<TokenStream> {
     let output = body.ret.and_then(impl_future_output)?;
     let tokens = body.tokens;
-    let classify = classify(Some(output), &body.classified);
+    let classify = classify(Some(output));
     let output = type_argument(Some(output));
     Some(quote! {
-        __asdlc::instrument::<#output, _, _>(
+        ::asdlc_metrics::__private::instrument::<#output, _, _>(
             &__ASDLC_SITE,
-            __asdlc::call_plain(move || { #tokens }),
+            ::asdlc_metrics::__private::call_plain(move || { #tokens }),
             #classify,
         )
     })

@@ -26,9 +26,7 @@ mod tests;
 pub use label_value::label_value;
 pub use metrics::metrics;
 
-use std::cell::Cell;
-
-use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use quote::quote;
 use syn::Type;
 use syn::ext::IdentExt as _;
@@ -65,9 +63,6 @@ struct Body<'a> {
     tokens: &'a TokenStream,
     braces: &'a Group,
     is_async: bool,
-    /// Set when the expansion classifies the returned value (and so must
-    /// import `Classify`).
-    classified: Cell<bool>,
 }
 
 /// Expands attribute `which` with arguments `args` on `item`. On error,
@@ -125,21 +120,11 @@ fn generate(function: Function, spec: &Spec) -> TokenStream {
         tokens: &body,
         braces: &braces,
         is_async,
-        classified: Cell::new(false),
     };
     let body = async_fn::expand(&parts)
         .or_else(|| async_trait::expand(&parts))
         .or_else(|| impl_future::expand(&parts))
         .unwrap_or_else(|| sync::expand(&parts));
-    // `Classify` is imported only where it is used, so the import needs no
-    // `#[allow(unused_imports)]`: a lint attribute per function cost rustc
-    // as much on every rebuild as the rest of the import.
-    let classify = parts
-        .classified
-        .get()
-        .then(|| Ident::new("Classify", Span::call_site()))
-        .into_iter()
-        .collect::<Vec<_>>();
     let absorbed = &spec.absorbed;
     let (function, kinds, options) = match site {
         site::Site::Default { function, kinds } => (vec![function], vec![kinds], None),
@@ -147,9 +132,8 @@ fn generate(function: Function, spec: &Spec) -> TokenStream {
     };
     let mut block = quote! {
         #(#inner)*
-        use ::asdlc_metrics::__private::{self as __asdlc #(, #classify as _)*};
         #(#[allow(unused_imports)] use #(#absorbed)* as _;)*
-        #(static __ASDLC_SITE: __asdlc::Site = __asdlc::site_of(#function, ::core::module_path!(), #kinds);)*
+        #(static __ASDLC_SITE: ::asdlc_metrics::__private::Site = ::asdlc_metrics::__private::site_of(#function, ::core::module_path!(), #kinds);)*
         #options
     };
     block.extend([body]);

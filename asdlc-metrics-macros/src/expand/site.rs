@@ -1,6 +1,5 @@
 //! The `static` call site every expansion declares: what to record,
-//! resolved by the runtime on the first call. Paths start at `__asdlc`,
-//! the alias of `::asdlc_metrics::__private` the expansion declares.
+//! resolved by the runtime on the first call.
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{quote, quote_spanned};
@@ -37,18 +36,18 @@ pub fn site(spec: &Spec, function: &str) -> Site {
     let counted = metric_spec(spec.counted.as_ref(), None);
     let in_flight = metric_spec(spec.in_flight.as_ref(), None);
     let redis = match &spec.redis {
-        None => quote!(__asdlc::NO_OPERATION),
-        Some(Some(op)) => quote!(__asdlc::some(#op)),
-        Some(None) => quote!(__asdlc::some(#function)),
+        None => quote!(::asdlc_metrics::__private::NO_OPERATION),
+        Some(Some(op)) => quote!(::asdlc_metrics::__private::some(#op)),
+        Some(None) => quote!(::asdlc_metrics::__private::some(#function)),
     };
-    // Positional and through the `__asdlc` alias: on small functions the
-    // site was most of the tokens emitted, and rustc pays per token.
+    // Positional: on small functions the site was most of the tokens
+    // emitted, and rustc pays per token.
     let latency_check = spec.timed.as_ref().and_then(|t| {
         let objective = t.family.objective.as_ref()?;
         Some(latency_check(objective, t.buckets.as_ref()))
     });
     Site::Options(quote! {
-        static __ASDLC_SITE: __asdlc::Site = __asdlc::site(
+        static __ASDLC_SITE: ::asdlc_metrics::__private::Site = ::asdlc_metrics::__private::site(
             #function, ::core::module_path!(), #timed, #counted, #in_flight, #redis,
         );
         #latency_check
@@ -92,7 +91,7 @@ fn latency_check(objective: &syn::Path, buckets: Option<&Buckets>) -> TokenStrea
             (quote!(&[#(#lits),*]), listed)
         }
         None => (
-            quote!(__asdlc::DEFAULT_BUCKETS),
+            quote!(::asdlc_metrics::__private::DEFAULT_BUCKETS),
             asdlc_metrics_naming::DEFAULT_BUCKETS
                 .iter()
                 .map(ToString::to_string)
@@ -111,10 +110,10 @@ fn latency_check(objective: &syn::Path, buckets: Option<&Buckets>) -> TokenStrea
 /// The `Option<MetricSpec>` of one attribute (`None` when absent).
 fn metric_spec(args: Option<&FamilyArgs>, buckets: Option<&Buckets>) -> TokenStream {
     let Some(args) = args else {
-        return quote!(__asdlc::NONE);
+        return quote!(::asdlc_metrics::__private::NONE);
     };
     if is_default(args) && buckets.is_none() {
-        return quote!(__asdlc::DEFAULT);
+        return quote!(::asdlc_metrics::__private::DEFAULT);
     }
     let option_str = |lit: Option<&LitStr>| match lit {
         Some(lit) => quote!(::core::option::Option::Some(#lit)),
@@ -139,7 +138,7 @@ fn metric_spec(args: Option<&FamilyArgs>, buckets: Option<&Buckets>) -> TokenStr
         None => quote!(::core::option::Option::None),
     };
     quote! {
-        __asdlc::some(__asdlc::MetricSpec {
+        ::asdlc_metrics::__private::some(::asdlc_metrics::__private::MetricSpec {
             name: #name,
             help: #help,
             buckets: #buckets,

@@ -37,20 +37,17 @@ pub fn expand(body: &Body<'_>) -> TokenStream {
     } = *body;
     if ret.is_some_and(contains_impl) {
         // `impl Trait` is not allowed in a closure's `-> R` or a `let`.
-        let classify = classify(ret, &body.classified);
+        let classify = classify(ret);
         let ret_ty = type_argument(ret);
         return quote! {
-            __asdlc::call::<#ret_ty>(&__ASDLC_SITE, move || { #tokens }, #classify)
+            ::asdlc_metrics::__private::call::<#ret_ty>(&__ASDLC_SITE, move || { #tokens }, #classify)
         };
     }
     let guard = Ident::new("asdlc_guard", Span::mixed_site());
     let value = Ident::new("asdlc_value", Span::mixed_site());
     // Built as token trees and spliced into one `quote!`: in a proc macro
     // every token stream spliced into another is a call into the compiler.
-    let outcome = Group::new(
-        Delimiter::Parenthesis,
-        outcome_of(ret, &quote!(&#value), &body.classified),
-    );
+    let outcome = Group::new(Delimiter::Parenthesis, outcome_of(ret, &quote!(&#value)));
     let unit = [TokenTree::Group(Group::new(
         Delimiter::Parenthesis,
         TokenStream::new(),
@@ -85,7 +82,7 @@ pub fn expand(body: &Body<'_>) -> TokenStream {
             // captured (`&mut self.field`), as the function could.
             quote! {
                 let #guard = __ASDLC_SITE.start();
-                let #once = __asdlc::CallOnce;
+                let #once = ::asdlc_metrics::__private::CallOnce;
                 let #value = (move || -> #(#ret_ty)* {
                     ::core::mem::drop(#once);
                     #tokens

@@ -2,8 +2,6 @@
 //! to name it where `impl Trait` is not allowed, how to classify the
 //! returned value, and which future it is.
 
-use std::cell::Cell;
-
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -54,40 +52,31 @@ pub fn type_argument(ret: Option<&Type>) -> TokenStream {
 }
 
 /// The closure that turns a reference to the returned value into an
-/// `Outcome` (see `asdlc_metrics::__private::Probe` for the technique).
-pub fn classify(ret: Option<&Type>, classified: &Cell<bool>) -> TokenStream {
+/// `Outcome` (see `asdlc_metrics::__private::probe` for the technique).
+pub fn classify(ret: Option<&Type>) -> TokenStream {
     match ret {
-        None => quote!(|_: &()| __asdlc::Outcome::Ok),
+        None => quote!(|_: &()| ::asdlc_metrics::__private::Outcome::Ok),
         // An opaque or never type cannot be a `Result`.
         Some(Type::ImplTrait(_) | Type::Never(_)) => {
-            quote!(|_| __asdlc::Outcome::Ok)
+            quote!(|_| ::asdlc_metrics::__private::Outcome::Ok)
         }
         Some(ty) => {
             let ty = infer_impls(ty);
             let value = Ident::new("asdlc_value", Span::mixed_site());
-            let outcome = outcome_of(Some(&ty), &quote!(#value), classified);
+            let outcome = outcome_of(Some(&ty), &quote!(#value));
             quote!(|#value: &#ty| #outcome)
         }
     }
 }
 
 /// The `Outcome` of the returned value, given `reference`, an expression of
-/// type `&R`: by autoref specialisation (see `asdlc_metrics::__private::Probe`),
+/// type `&R`: by specialisation along a deref chain (see `asdlc_metrics::__private::probe`),
 /// resolved where the type is concrete; `Ok` without a return type.
-/// Sets `classified` when it emits a classification (the expansion then
-/// imports `Classify`).
-pub fn outcome_of(
-    ret: Option<&Type>,
-    reference: &TokenStream,
-    classified: &Cell<bool>,
-) -> TokenStream {
+pub fn outcome_of(ret: Option<&Type>, reference: &TokenStream) -> TokenStream {
     if ret.is_none() {
-        return quote!(__asdlc::Outcome::Ok);
+        return quote!(::asdlc_metrics::__private::Outcome::Ok);
     }
-    classified.set(true);
-    // `Classify` is imported with the `__asdlc` alias at the top of the
-    // function.
-    quote!((&&&__asdlc::Probe(#reference)).__asdlc_classify())
+    quote!(::asdlc_metrics::__private::probe(#reference).__asdlc_classify())
 }
 
 /// `ty` with every `impl Trait` replaced by `_`, so it can annotate a

@@ -5,7 +5,7 @@ pub use super::compact_site::{
     COUNTED, DEFAULT, IN_FLIGHT, NO_OPERATION, NONE, TIMED, site, site_of, some,
 };
 pub use super::guard::{CallOnce, Guard, Instrumented, call, call_plain, instrument};
-pub use super::outcome::{Classify, Outcome, Probe, Reason};
+pub use super::outcome::{AnyProbe, Outcome, Probe, Reason, ResultProbe, probe};
 pub use super::site::{MetricSpec, Site, SiteSpec};
 pub use crate::metric::DEFAULT_BUCKETS;
 pub use std::sync::LazyLock;

@@ -1,14 +1,23 @@
 //! How an instrumented call ended, and how a return value tells it.
 //!
-//! The macros classify the returned value with autoref specialisation: the
-//! generated code calls `(&&&Probe(&value)).__asdlc_classify()` with
-//! [`Classify`] in scope, and method resolution picks the most specific impl
-//! that applies to the value's concrete type — a
-//! `redis::RedisResult` or a `Result` whose error names its reason
-//! ([`ErrorReason`]), any other `Result`, or anything else. This happens
-//! where the function is defined, so the type is concrete even when the
-//! surrounding runtime code is generic, and a function whose error type
-//! names no reason compiles to exactly what it did before.
+//! The macros classify the returned value by specialisation along a deref
+//! chain: the generated code calls `probe(&value).__asdlc_classify()`, and
+//! method resolution takes the first inherent method whose `impl` applies
+//! to the value's concrete type — on [`Probe`] for a `redis::RedisResult`
+//! or a `Result` whose error names its reason ([`ErrorReason`]), then on
+//! [`ResultProbe`] (what a `Probe` derefs to) for any other `Result`, then
+//! on [`AnyProbe`] for anything else. This happens where the function is
+//! defined, so the type is concrete even when the surrounding runtime code
+//! is generic, and a function whose error type names no reason compiles to
+//! exactly what it did before.
+//!
+//! Inherent methods, not a trait: the generated code then needs no `use`
+//! of a trait, and an item per annotated function is work rustc repeats on
+//! every rebuild (the trait's `use` and its autoref probe cost 39 M more
+//! instructions per rebuild of 500 functions than this chain,
+//! `benches/scripts/build_cost_instructions.sh`). The method's name is
+//! unusual so that no trait of the user's, implemented for every type, can
+//! be picked before the chain's next step.
 
 use crate::ErrorReason;
 
@@ -103,25 +112,62 @@ impl Reason {
     }
 }
 
-/// Wraps a reference to a returned value for classification.
-pub struct Probe<'a, T: ?Sized>(pub &'a T);
+/// A returned value to classify: `probe(&value).__asdlc_classify()`.
+///
+/// ```
+/// use asdlc_metrics::__private::{Outcome, probe};
+///
+/// assert_eq!(probe(&Ok::<u8, String>(1)).__asdlc_classify(), Outcome::Ok);
+/// assert_eq!(probe(&Err::<u8, String>("x".into())).__asdlc_classify(), Outcome::Error);
+/// assert_eq!(probe(&5u32).__asdlc_classify(), Outcome::Ok);
+/// ```
+#[inline]
+pub fn probe<T: ?Sized>(value: &T) -> Probe<'_, T> {
+    Probe(ResultProbe(AnyProbe(value)))
+}
 
-/// Classifies a [`Probe`]d value. One trait, implemented at three autoref
-/// depths: method resolution tries `&&Probe<Result<T, E>>` for an `E` that
-/// names its reason (and for `redis::RedisError` with the `redis` feature),
-/// then `&Probe<Result<T, E>>`, then `Probe<T>`, and takes the first that
-/// applies to the value's type.
-pub trait Classify {
-    /// The outcome of the probed value (an error's reason travels in it to
-    /// the guard, which counts it).
-    fn __asdlc_classify(&self) -> Outcome;
+/// A probed value, first step of the chain: classifies a `Result` whose
+/// error names its reason (and, with the `redis` feature, a
+/// `redis::RedisResult`); derefs to [`ResultProbe`] for anything else.
+pub struct Probe<'a, T: ?Sized>(ResultProbe<'a, T>);
+
+/// Second step: classifies any other `Result` as `ok` or `error`; derefs to
+/// [`AnyProbe`].
+pub struct ResultProbe<'a, T: ?Sized>(AnyProbe<'a, T>);
+
+/// Last step: any other value is `ok`.
+pub struct AnyProbe<'a, T: ?Sized>(&'a T);
+
+impl<'a, T: ?Sized> std::ops::Deref for Probe<'a, T> {
+    type Target = ResultProbe<'a, T>;
+    #[inline]
+    fn deref(&self) -> &ResultProbe<'a, T> {
+        &self.0
+    }
+}
+
+impl<'a, T: ?Sized> std::ops::Deref for ResultProbe<'a, T> {
+    type Target = AnyProbe<'a, T>;
+    #[inline]
+    fn deref(&self) -> &AnyProbe<'a, T> {
+        &self.0
+    }
+}
+
+impl<T: ?Sized> Probe<'_, T> {
+    /// The probed value.
+    #[inline]
+    fn value(&self) -> &T {
+        self.0.0.0
+    }
 }
 
 #[cfg(feature = "redis")]
-impl<T> Classify for &&Probe<'_, Result<T, redis::RedisError>> {
+impl<T> Probe<'_, Result<T, redis::RedisError>> {
+    /// `ok`, or which class of Redis error.
     #[inline]
-    fn __asdlc_classify(&self) -> Outcome {
-        match self.0 {
+    pub fn __asdlc_classify(&self) -> Outcome {
+        match self.value() {
             Ok(_) => Outcome::Ok,
             Err(e) if is_connection_error(e) => Outcome::ConnectionError,
             Err(e) if is_caller_error(e) => Outcome::CallerError,
@@ -176,10 +222,12 @@ pub(crate) fn is_caller_error_code(code: &str) -> bool {
     )
 }
 
-impl<T, E: ErrorReason> Classify for &&Probe<'_, Result<T, E>> {
+impl<T, E: ErrorReason> Probe<'_, Result<T, E>> {
+    /// `ok` (an expected error too), or `error` with the error's reason,
+    /// which travels in the outcome to the guard, which counts it.
     #[inline]
-    fn __asdlc_classify(&self) -> Outcome {
-        match self.0 {
+    pub fn __asdlc_classify(&self) -> Outcome {
+        match self.value() {
             Ok(_) => Outcome::Ok,
             Err(e) => match e.reason() {
                 // An expected error: the function did its job.
@@ -192,19 +240,21 @@ impl<T, E: ErrorReason> Classify for &&Probe<'_, Result<T, E>> {
     }
 }
 
-impl<T, E> Classify for &Probe<'_, Result<T, E>> {
+impl<T, E> ResultProbe<'_, Result<T, E>> {
+    /// `ok` or `error`.
     #[inline]
-    fn __asdlc_classify(&self) -> Outcome {
-        match self.0 {
+    pub fn __asdlc_classify(&self) -> Outcome {
+        match self.0.0 {
             Ok(_) => Outcome::Ok,
             Err(_) => Outcome::Error,
         }
     }
 }
 
-impl<T: ?Sized> Classify for Probe<'_, T> {
+impl<T: ?Sized> AnyProbe<'_, T> {
+    /// `ok`: the value is not a `Result`.
     #[inline]
-    fn __asdlc_classify(&self) -> Outcome {
+    pub fn __asdlc_classify(&self) -> Outcome {
         Outcome::Ok
     }
 }
@@ -214,10 +264,9 @@ mod tests {
     use super::*;
 
     macro_rules! classify {
-        ($v:expr) => {{
-            use super::Classify as _;
-            (&&&Probe(&$v)).__asdlc_classify()
-        }};
+        ($v:expr) => {
+            probe(&$v).__asdlc_classify()
+        };
     }
 
     /// A hand-written reason type: `Missing` is expected.
