@@ -39,8 +39,10 @@ pub struct Function {
     pub output_tokens: Vec<TokenTree>,
     /// `#![…]` at the start of the body.
     pub inner_attrs: Vec<TokenTree>,
-    /// The rest of the body.
-    pub body: TokenStream,
+    /// The rest of the body, as its top-level token trees (read once from
+    /// the compiler: each read of a token stream is a call into it that
+    /// copies every tree).
+    pub body: Vec<TokenTree>,
     /// The body's braces (for spans).
     pub braces: Group,
 }
@@ -88,7 +90,7 @@ impl Function {
                 .transpose()?,
             output_tokens: signature.output.unwrap_or_default(),
             inner_attrs: Vec::new(),
-            body: TokenStream::new(),
+            body: Vec::new(),
             braces,
         }
         .split_body())
@@ -285,12 +287,12 @@ impl Signature {
 }
 
 /// Splits leading `#![…]` attributes off a body.
-fn split_inner_attributes(body: TokenStream) -> (Vec<TokenTree>, TokenStream) {
-    // Most bodies have none: look at the first token before copying any.
-    if !matches!(body.clone().into_iter().next(), Some(TokenTree::Punct(p)) if p.as_char() == '#') {
-        return (Vec::new(), body);
-    }
+fn split_inner_attributes(body: TokenStream) -> (Vec<TokenTree>, Vec<TokenTree>) {
     let mut tokens: Vec<TokenTree> = body.into_iter().collect();
+    // Most bodies have none.
+    if !matches!(tokens.first(), Some(TokenTree::Punct(p)) if p.as_char() == '#') {
+        return (Vec::new(), tokens);
+    }
     let mut end = 0;
     while let [
         TokenTree::Punct(hash),
@@ -306,7 +308,7 @@ fn split_inner_attributes(body: TokenStream) -> (Vec<TokenTree>, TokenStream) {
         end += 3;
     }
     let rest = tokens.split_off(end);
-    (tokens, rest.into_iter().collect())
+    (tokens, rest)
 }
 
 #[cfg(test)]
@@ -332,7 +334,10 @@ mod tests {
                 .to_string(),
             quote!(#![allow(x)] #![deny(y)]).to_string()
         );
-        assert_eq!(f.body.to_string(), quote!(let a = 1; a).to_string());
+        assert_eq!(
+            f.body.iter().cloned().collect::<TokenStream>().to_string(),
+            quote!(let a = 1; a).to_string()
+        );
     }
 
     #[test]

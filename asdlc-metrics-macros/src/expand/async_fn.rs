@@ -25,7 +25,7 @@ pub fn expand(body: &Body<'_>) -> Option<TokenStream> {
     Some(quote_spanned! {braces.span()=>
         ::asdlc_metrics::__private::instrument::<#output, _, _>(
             &__ASDLC_SITE,
-            async move { #typed #tokens },
+            async move { #typed #(#tokens)* },
             #classify,
         ).await
     })

@@ -27,8 +27,7 @@ pub fn expand(body: &Body<'_>) -> Option<TokenStream> {
 /// If `body` ends in `Box::pin(<future>)` — the body `#[async_trait]`
 /// generates for an `async fn` — the tokens before that call, the
 /// `Box::pin` path tokens and the future's tokens.
-fn box_pin_tail(body: &TokenStream) -> Option<(TokenStream, TokenStream, TokenStream)> {
-    let tokens: Vec<TokenTree> = body.clone().into_iter().collect();
+fn box_pin_tail(tokens: &[TokenTree]) -> Option<(TokenStream, TokenStream, TokenStream)> {
     let n = tokens.len();
     let [
         ..,
@@ -37,7 +36,7 @@ fn box_pin_tail(body: &TokenStream) -> Option<(TokenStream, TokenStream, TokenSt
         TokenTree::Punct(c2),
         TokenTree::Ident(pin),
         TokenTree::Group(args),
-    ] = tokens.as_slice()
+    ] = tokens
     else {
         return None;
     };
@@ -76,9 +75,13 @@ fn box_pin_tail(body: &TokenStream) -> Option<(TokenStream, TokenStream, TokenSt
 mod tests {
     use super::*;
 
+    fn trees(stream: TokenStream) -> Vec<TokenTree> {
+        stream.into_iter().collect()
+    }
+
     #[test]
     fn async_trait_tails_are_found() {
-        let body = quote!(let x = 1; ::alloc::boxed::Box::pin(async move { x }));
+        let body = trees(quote!(let x = 1; ::alloc::boxed::Box::pin(async move { x })));
         let (before, path, future) = box_pin_tail(&body).unwrap();
         assert_eq!(before.to_string(), quote!(let x = 1;).to_string());
         assert_eq!(
@@ -86,7 +89,7 @@ mod tests {
             quote!(::alloc::boxed::Box::pin).to_string()
         );
         assert_eq!(future.to_string(), quote!(async move { x }).to_string());
-        assert!(box_pin_tail(&quote!(Box::pin(ready(1)))).is_none());
-        assert!(box_pin_tail(&quote!(x + 1)).is_none());
+        assert!(box_pin_tail(&trees(quote!(Box::pin(ready(1))))).is_none());
+        assert!(box_pin_tail(&trees(quote!(x + 1))).is_none());
     }
 }

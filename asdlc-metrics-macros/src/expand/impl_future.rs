@@ -16,7 +16,7 @@ pub fn expand(body: &Body<'_>) -> Option<TokenStream> {
     Some(quote! {
         ::asdlc_metrics::__private::instrument::<#output, _, _>(
             &__ASDLC_SITE,
-            ::asdlc_metrics::__private::call_plain(move || { #tokens }),
+            ::asdlc_metrics::__private::call_plain(move || { #(#tokens)* }),
             #classify,
         )
     })

@@ -60,8 +60,12 @@ struct Body<'a> {
     ret: Option<&'a Type>,
     /// The return type as written (none for `()` by omission).
     ret_tokens: &'a [TokenTree],
-    tokens: &'a TokenStream,
+    /// The body after its inner attributes, as top-level token trees.
+    tokens: &'a [TokenTree],
     braces: &'a Group,
+    /// Whether the body starts with `#![…]` (then `braces` holds more than
+    /// `tokens`).
+    has_inner_attrs: bool,
     is_async: bool,
 }
 
@@ -119,6 +123,7 @@ fn generate(function: Function, spec: &Spec) -> TokenStream {
         ret_tokens: &output_tokens,
         tokens: &body,
         braces: &braces,
+        has_inner_attrs: !inner.is_empty(),
         is_async,
     };
     let body = async_fn::expand(&parts)

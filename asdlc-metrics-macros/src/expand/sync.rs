@@ -40,7 +40,7 @@ pub fn expand(body: &Body<'_>) -> TokenStream {
         let classify = classify(ret);
         let ret_ty = type_argument(ret);
         return quote! {
-            ::asdlc_metrics::__private::call::<#ret_ty>(&__ASDLC_SITE, move || { #tokens }, #classify)
+            ::asdlc_metrics::__private::call::<#ret_ty>(&__ASDLC_SITE, move || { #(#tokens)* }, #classify)
         };
     }
     let guard = Ident::new("asdlc_guard", Span::mixed_site());
@@ -53,10 +53,16 @@ pub fn expand(body: &Body<'_>) -> TokenStream {
         TokenStream::new(),
     ))];
     let ret_ty = if ret.is_some() { ret_tokens } else { &unit };
-    match breaking_returns(tokens, &label()) {
-        Some(block) => {
+    match rewrite(tokens.to_vec(), &label()) {
+        Some((block, changed)) => {
             let [apostrophe, name] = label();
-            let block = Group::new(Delimiter::Brace, block);
+            // A body with no `return` is its own braces, passed back to the
+            // compiler as they came.
+            let block = if changed || body.has_inner_attrs {
+                Group::new(Delimiter::Brace, block.into_iter().collect())
+            } else {
+                body.braces.clone()
+            };
             quote! {
                 let #guard = __ASDLC_SITE.start();
                 let #value: #(#ret_ty)* = #apostrophe #name: #block;
@@ -70,7 +76,7 @@ pub fn expand(body: &Body<'_>) -> TokenStream {
             let typed = return_type_hint(ret);
             quote! {
                 let #guard = __ASDLC_SITE.start();
-                let #value: #(#ret_ty)* = async move { #typed #tokens }.await;
+                let #value: #(#ret_ty)* = async move { #typed #(#tokens)* }.await;
                 #guard.finish #outcome;
                 #value
             }
@@ -85,7 +91,7 @@ pub fn expand(body: &Body<'_>) -> TokenStream {
                 let #once = ::asdlc_metrics::__private::CallOnce;
                 let #value = (move || -> #(#ret_ty)* {
                     ::core::mem::drop(#once);
-                    #tokens
+                    #(#tokens)*
                 })();
                 #guard.finish #outcome;
                 #value
@@ -103,20 +109,13 @@ fn label() -> [TokenTree; 2] {
     ]
 }
 
-/// `body` with every `return` turned into `break 'label`, or `None` when
-/// the body may leave the function in a way the tokens do not show (`?`, a
-/// macro call) or holds a closure, `async` block or item whose `return`
-/// belongs to it.
-fn breaking_returns(body: &TokenStream, label: &[TokenTree; 2]) -> Option<TokenStream> {
-    Some(rewrite(body, label)?.unwrap_or_else(|| body.clone()))
-}
-
-/// [`breaking_returns`] of `stream`: `Some(None)` when it holds no
-/// `return`. Only the groups on the way to a `return` are rebuilt; every
+/// `tokens` with every `return` turned into `break 'label`, and whether
+/// there was any; `None` when the body may leave the function in a way the
+/// tokens do not show (`?`, a macro call) or holds a closure, `async` block
+/// or item whose `return` belongs to it. Only the groups on the way to a `return` are rebuilt; every
 /// other group is kept as it came (in a proc macro, building a token
 /// stream is a call into the compiler with all of its tokens).
-fn rewrite(stream: &TokenStream, label: &[TokenTree; 2]) -> Option<Option<TokenStream>> {
-    let mut tokens: Vec<TokenTree> = stream.clone().into_iter().collect();
+fn rewrite(mut tokens: Vec<TokenTree>, label: &[TokenTree; 2]) -> Option<(Vec<TokenTree>, bool)> {
     let mut changed = false;
     let mut i = 0;
     while i < tokens.len() {
@@ -141,8 +140,8 @@ fn rewrite(stream: &TokenStream, label: &[TokenTree; 2]) -> Option<Option<TokenS
                 }
             }
             TokenTree::Group(group) => {
-                if let Some(inner) = rewrite(&group.stream(), label)? {
-                    let mut rebuilt = Group::new(group.delimiter(), inner);
+                if let (inner, true) = rewrite(group.stream().into_iter().collect(), label)? {
+                    let mut rebuilt = Group::new(group.delimiter(), inner.into_iter().collect());
                     rebuilt.set_span(group.span());
                     tokens[i] = TokenTree::Group(rebuilt);
                     changed = true;
@@ -152,7 +151,7 @@ fn rewrite(stream: &TokenStream, label: &[TokenTree; 2]) -> Option<Option<TokenS
         }
         i += 1;
     }
-    Some(changed.then(|| tokens.into_iter().collect()))
+    Some((tokens, changed))
 }
 
 #[cfg(test)]
@@ -160,7 +159,9 @@ mod tests {
     use super::*;
 
     fn rewrite(body: TokenStream) -> Option<String> {
-        breaking_returns(&body, &label()).map(|t| t.to_string())
+        let body: Vec<TokenTree> = body.into_iter().collect();
+        super::rewrite(body.into_iter().collect(), &label())
+            .map(|(t, _)| t.into_iter().collect::<TokenStream>().to_string())
     }
 
     #[test]
