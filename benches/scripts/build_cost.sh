@@ -17,7 +17,7 @@ mkdir -p "$work"
 
 cat > "$work/Cargo.toml" <<TOML
 [workspace]
-members = ["plain", "asdlc", "hand", "autometrics", "async-plain", "async-asdlc"]
+members = ["plain", "asdlc", "hand", "autometrics", "async-plain", "async-asdlc", "large-plain", "large-asdlc"]
 exclude = ["before"]
 resolver = "3"
 
@@ -43,6 +43,45 @@ gen autometrics 'autometrics = { workspace = true }' 'use autometrics::autometri
 # The same functions as `async fn` (counted by build_cost_instructions.sh).
 gen async-plain "" "" "" "async "
 gen async-asdlc 'asdlc-metrics = { workspace = true }' 'use asdlc_metrics::{counted, timed};' $'#[timed]\n#[counted]' "async "
+
+# Functions of a more usual size (17 lines: a guard clause, a loop, a
+# match), counted by build_cost_instructions.sh.
+gen_large() { # name, dependency line, use line, attributes
+  local name=$1 dep=$2 use=$3 attrs=$4
+  mkdir -p "$work/$name/src"
+  printf '[package]\nname = "gen-%s"\nversion = "0.0.0"\nedition = "2024"\npublish = false\n\n[dependencies]\n%s\n' "$name" "$dep" > "$work/$name/Cargo.toml"
+  {
+    echo "$use"
+    for i in $(seq 1 $n); do
+      printf '%s\n' "$attrs"
+      cat <<RUST
+pub fn f$i(items: &[u64], limit: usize) -> Result<Vec<u64>, String> {
+    if items.is_empty() {
+        return Err(String::from("no items"));
+    }
+    let mut out = Vec::with_capacity(items.len().min(limit));
+    for (n, item) in items.iter().enumerate() {
+        if n >= limit {
+            break;
+        }
+        let v = match item % 3 {
+            0 => item.wrapping_mul($i),
+            1 => item.rotate_left(7) ^ $i,
+            _ => item.saturating_sub($i),
+        };
+        out.push(v);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+RUST
+    done
+  } > "$work/$name/src/lib.rs"
+}
+gen_large large-plain "" "" ""
+gen_large large-asdlc 'asdlc-metrics = { workspace = true }' 'use asdlc_metrics::{counted, timed};' $'#[timed]\n#[counted]'
 
 # What `#[timed] #[counted]` expands to on these functions, written by hand.
 mkdir -p "$work/hand/src"

@@ -63,3 +63,5 @@ if [ -n "${BEFORE:-}" ]; then
 fi
 # The same 500 functions as `async fn`, against their own plain build.
 rows "async-plain gen-async-plain async-plain/src/lib.rs" "async-asdlc-metrics gen-async-asdlc async-asdlc/src/lib.rs"
+# 500 functions of 17 lines, against their own plain build.
+rows "large-plain gen-large-plain large-plain/src/lib.rs" "large-asdlc-metrics gen-large-asdlc large-asdlc/src/lib.rs"
