@@ -26,7 +26,8 @@ pub fn function(
         out.extend(function.into_token_stream());
         return out;
     }
-    let mut body = quote!(#(#[allow(unused_imports)] use #(#absorbed)* as _;)*);
+    // As in `expand::attribute`: no lint attribute is needed.
+    let mut body = quote!(#(use #(#absorbed)* as _;)*);
     body.extend(function.braces.stream());
     let mut braces = Group::new(Delimiter::Brace, body);
     braces.set_span(function.braces.span());
