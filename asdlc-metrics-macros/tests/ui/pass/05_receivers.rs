@@ -38,6 +38,14 @@ impl S {
         &self.v
     }
 
+    // A macro call puts the body in an `async` block, whose value must
+    // still coerce to the declared type (`&Vec<u8>` to `&[u8]`).
+    #[timed]
+    async fn async_ref_logged(&self) -> &[u8] {
+        ::std::debug_assert!(!self.v.is_empty());
+        &self.v
+    }
+
     #[counted]
     async fn async_mut(&mut self) -> &mut Vec<u8> {
         &mut self.v
