@@ -17,7 +17,7 @@ mkdir -p "$work"
 
 cat > "$work/Cargo.toml" <<TOML
 [workspace]
-members = ["plain", "asdlc", "hand", "autometrics", "async-plain", "async-asdlc", "large-plain", "large-asdlc"]
+members = ["plain", "asdlc", "hand", "autometrics", "async-plain", "async-asdlc", "large-plain", "large-asdlc", "try-plain", "try-asdlc"]
 exclude = ["before"]
 resolver = "3"
 
@@ -82,6 +82,22 @@ RUST
 }
 gen_large large-plain "" "" ""
 gen_large large-asdlc 'asdlc-metrics = { workspace = true }' 'use asdlc_metrics::{counted, timed};' $'#[timed]\n#[counted]'
+
+# `async fn`s whose body uses `?`, as most axum handlers do (the body then
+# goes into an `async` block), counted by build_cost_instructions.sh.
+gen_try() { # name, dependency line, use line, attributes
+  local name=$1 dep=$2 use=$3 attrs=$4
+  mkdir -p "$work/$name/src"
+  printf '[package]\nname = "gen-%s"\nversion = "0.0.0"\nedition = "2024"\npublish = false\n\n[dependencies]\n%s\n' "$name" "$dep" > "$work/$name/Cargo.toml"
+  {
+    echo "$use"
+    for i in $(seq 1 $n); do
+      printf '%s\npub async fn f%d(x: &str) -> Result<u64, std::num::ParseIntError> {\n    let v: u64 = x.parse()?;\n    Ok(v.wrapping_mul(%d))\n}\n\n' "$attrs" "$i" "$i"
+    done
+  } > "$work/$name/src/lib.rs"
+}
+gen_try try-plain "" "" ""
+gen_try try-asdlc 'asdlc-metrics = { workspace = true }' 'use asdlc_metrics::{counted, timed};' $'#[timed]\n#[counted]'
 
 # What `#[timed] #[counted]` expands to on these functions, written by hand.
 mkdir -p "$work/hand/src"

@@ -65,3 +65,5 @@ fi
 rows "async-plain gen-async-plain async-plain/src/lib.rs" "async-asdlc-metrics gen-async-asdlc async-asdlc/src/lib.rs"
 # 500 functions of 17 lines, against their own plain build.
 rows "large-plain gen-large-plain large-plain/src/lib.rs" "large-asdlc-metrics gen-large-asdlc large-asdlc/src/lib.rs"
+# 500 `async fn`s with `?`, against their own plain build.
+rows "try-plain gen-try-plain try-plain/src/lib.rs" "try-asdlc-metrics gen-try-asdlc try-asdlc/src/lib.rs"
