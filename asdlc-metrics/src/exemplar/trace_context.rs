@@ -107,7 +107,15 @@ impl TraceContext {
     /// is not ASCII, so the header needs no UTF-8 check first.
     #[inline]
     pub(crate) fn from_traceparent_bytes(header: &[u8]) -> Option<Self> {
-        let b = header.trim_ascii();
+        // 55 bytes is version 00 as servers pass it, with no whitespace
+        // around: nothing to trim. (A 55-byte value with whitespace at an
+        // end would be too short trimmed; its first or last byte fails the
+        // digit checks below all the same.)
+        let b = if header.len() == 55 {
+            header
+        } else {
+            header.trim_ascii()
+        };
         // version 00 is exactly 55 bytes; later versions may append fields
         // after a dash, which a version-00 reader ignores.
         if b.len() < 55 || (b.len() > 55 && (b[..2] == *b"00" || b[55] != b'-')) {
@@ -120,10 +128,11 @@ impl TraceContext {
         let span_id: [u8; 16] = b[36..52].try_into().ok()?;
         // Version and flags, two digits each, checked as one word.
         let version_and_flags = [b[0], b[1], b[53], b[54], b'0', b'0', b'0', b'0'];
-        let digits = hex::all_digits(&trace_id, Case::Lower)
-            & hex::all_digits(&span_id, Case::Lower)
-            & hex::all_digits(&version_and_flags, Case::Lower);
-        if !digits || trace_id == [b'0'; 32] || span_id == [b'0'; 16] {
+        // One test for all three fields (see `hex::not_digits`).
+        let not_digits = hex::not_digits(&trace_id, Case::Lower)
+            | hex::not_digits(&span_id, Case::Lower)
+            | hex::not_digits(&version_and_flags, Case::Lower);
+        if not_digits != 0 || trace_id == [b'0'; 32] || span_id == [b'0'; 16] {
             return None;
         }
         Some(TraceContext(Ids::Hex { trace_id, span_id }))
