@@ -61,6 +61,13 @@ impl std::fmt::Debug for TraceContext {
 }
 
 impl TraceContext {
+    /// A value for storage that holds no context yet (an all-zero trace
+    /// id, which no constructor returns): never handed out as a context.
+    pub(crate) const PLACEHOLDER: TraceContext = TraceContext(Ids::Bytes {
+        trace_id: [0; 16],
+        span_id: [0; 8],
+    });
+
     /// A context from a trace id and an optional span id; `None` when the
     /// trace id is zero (invalid in W3C Trace Context). A zero span id is
     /// taken as absent.

@@ -285,13 +285,14 @@ impl Resolved {
         let elapsed = start.zip(end).map(|(start, end)| start.until(end));
         // The call's trace, for exemplars: one relaxed load when no trace
         // was ever set.
-        let trace = crate::exemplar::current::current().map(|trace| Traced {
+        let current = crate::exemplar::current::current();
+        let trace = current.as_ref().map(|trace| Traced {
             trace,
             at: end.unwrap_or_else(Stamp::now),
         });
         if let Some(timed) = &self.timed {
             let seconds = elapsed.map_or(0.0, |d| d.as_secs_f64());
-            timed.get(outcome).observe_traced(seconds, trace);
+            timed.get(outcome).observe_traced(seconds, trace.as_ref());
         }
         match (outcome, &self.counted) {
             (Outcome::Reason(reason), counted) => {
@@ -299,17 +300,17 @@ impl Resolved {
                 // `result="error"` series adds it up and keeps the trace.
                 self.count_reason(reason);
                 if let (Some(counted), Some(trace)) = (counted, trace) {
-                    counted.get(outcome).cell().keep_exemplar(trace, 1.0);
+                    counted.get(outcome).cell().keep_exemplar(&trace, 1.0);
                 }
             }
-            (_, Some(counted)) => counted.get(outcome).inc_traced(trace),
+            (_, Some(counted)) => counted.get(outcome).inc_traced(trace.as_ref()),
             (_, None) => {}
         }
         if let Some(in_flight) = &self.in_flight {
             in_flight.dec();
         }
         if let (Some(redis), Some(elapsed)) = (&self.redis, elapsed) {
-            redis.record(outcome, elapsed, trace);
+            redis.record(outcome, elapsed, trace.as_ref());
         }
     }
 }
