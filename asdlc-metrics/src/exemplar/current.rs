@@ -118,7 +118,8 @@ pub(crate) fn push(context: &TraceContext) {
         if let Some(slot) = stack.contexts.get(depth) {
             slot.set(*context);
         }
-        stack.depth.set(depth.saturating_add(1));
+        // Wrapping: a thread does not enter 2^64 contexts.
+        stack.depth.set(depth.wrapping_add(1));
     });
 }
 
