@@ -46,9 +46,9 @@ impl Drop for EventGuard {
         let current = crate::exemplar::current::current();
         let trace = current.as_ref().map(crate::metric::Traced::now);
         if self.succeeded {
-            self.success.inc_traced(trace.as_ref());
+            self.success.inc_traced(trace);
         } else {
-            self.failure.inc_traced(trace.as_ref());
+            self.failure.inc_traced(trace);
         }
     }
 }

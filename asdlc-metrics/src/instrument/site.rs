@@ -292,7 +292,7 @@ impl Resolved {
         });
         if let Some(timed) = &self.timed {
             let seconds = elapsed.map_or(0.0, |d| d.as_secs_f64());
-            timed.get(outcome).observe_traced(seconds, trace.as_ref());
+            timed.get(outcome).observe_traced(seconds, trace);
         }
         match (outcome, &self.counted) {
             (Outcome::Reason(reason), counted) => {
@@ -303,14 +303,14 @@ impl Resolved {
                     counted.get(outcome).cell().keep_exemplar(&trace, 1.0);
                 }
             }
-            (_, Some(counted)) => counted.get(outcome).inc_traced(trace.as_ref()),
+            (_, Some(counted)) => counted.get(outcome).inc_traced(trace),
             (_, None) => {}
         }
         if let Some(in_flight) = &self.in_flight {
             in_flight.dec();
         }
         if let (Some(redis), Some(elapsed)) = (&self.redis, elapsed) {
-            redis.record(outcome, elapsed, trace.as_ref());
+            redis.record(outcome, elapsed, trace);
         }
     }
 }

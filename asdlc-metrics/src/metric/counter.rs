@@ -138,11 +138,11 @@ impl CounterCell {
 
     /// Adds `v`, with `trace` as the exemplar when there is one.
     #[inline]
-    pub(crate) fn add_traced(&self, v: u64, trace: Option<&Traced<'_>>) {
+    pub(crate) fn add_traced(&self, v: u64, trace: Option<Traced<'_>>) {
         self.add(v);
         if let Some(trace) = trace {
             #[allow(clippy::cast_precision_loss)] // an exemplar value, not the count
-            self.keep_exemplar(trace, v as f64);
+            self.keep_exemplar(&trace, v as f64);
         }
     }
 
@@ -157,6 +157,7 @@ impl CounterCell {
 
     /// Adds `v` and keeps `traced` as the exemplar, all in line: for a
     /// caller that is itself out of line.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))] // the middleware's
     #[inline(always)]
     pub(crate) fn add_keeping(&self, v: u64, traced: &Traced<'_>) {
         self.add(v);
@@ -209,23 +210,24 @@ impl Series<CounterCell> {
     /// ```
     #[inline]
     pub fn inc_with_exemplar(&self, trace: TraceContext) {
-        self.cell().add_traced(1, Some(&Traced::now(&trace)));
+        self.cell().add_traced(1, Some(Traced::now(&trace)));
     }
 
     /// Adds `v` and keeps `trace` as the counter's exemplar.
     #[inline]
     pub fn inc_by_with_exemplar(&self, v: u64, trace: TraceContext) {
-        self.cell().add_traced(v, Some(&Traced::now(&trace)));
+        self.cell().add_traced(v, Some(Traced::now(&trace)));
     }
 
     /// Adds one, with the current trace context (if any) as the exemplar:
     /// what the macros and the middleware record.
     #[inline]
-    pub(crate) fn inc_traced(&self, trace: Option<&Traced<'_>>) {
+    pub(crate) fn inc_traced(&self, trace: Option<Traced<'_>>) {
         self.cell().add_traced(1, trace);
     }
 
     /// [`CounterCell::add_keeping`] of one.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))] // the middleware's
     #[inline(always)]
     pub(crate) fn inc_keeping(&self, traced: &Traced<'_>) {
         self.cell().add_keeping(1, traced);

@@ -35,22 +35,15 @@ thread_local! {
 }
 
 /// This thread's stripe index (not yet reduced modulo the stripe count).
-// Always inlined: each update's path is a thread-local read and a
-// compare; a call (the compiler's choice once several paths of one
-// function use it) was 15 instructions per request more in the middleware.
-#[inline(always)]
+#[inline]
 pub(super) fn thread_stripe() -> usize {
-    let v = THREAD_STRIPE.get();
-    if v != usize::MAX {
-        return v;
-    }
-    first_stripe()
-}
-
-/// Gives this thread its stripe, on its first update.
-#[cold]
-fn first_stripe() -> usize {
-    let v = NEXT_STRIPE.fetch_add(1, Ordering::Relaxed);
-    THREAD_STRIPE.set(v);
-    v
+    THREAD_STRIPE.with(|s| {
+        let v = s.get();
+        if v != usize::MAX {
+            return v;
+        }
+        let v = NEXT_STRIPE.fetch_add(1, Ordering::Relaxed);
+        s.set(v);
+        v
+    })
 }

@@ -147,7 +147,7 @@ impl Drop for OpGuard {
             .as_ref()
             .map(|trace| crate::metric::Traced { trace, at: end });
         self.series
-            .record(self.outcome, self.start.until(end), trace.as_ref());
+            .record(self.outcome, self.start.until(end), trace);
     }
 }
 
