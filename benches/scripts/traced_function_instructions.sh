@@ -16,6 +16,8 @@
 # in its own target directory. Needs valgrind.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=callgrind.sh
+. "$repo/benches/scripts/callgrind.sh"
 
 build() { # <checkout> <work dir>
   local checkout="$1" work="$2"
@@ -106,12 +108,7 @@ RUST
 count() { # <binary>
   local bin="$1"
   instructions() { # <row> <calls> [traced]: instructions of the main thread
-    local out
-    out=$(mktemp -d)
-    valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out/cg" \
-      "$bin" "$@" >/dev/null 2>&1
-    sed -n 's/^summary: *//p' "$out/cg-01"
-    rm -rf "$out"
+    main_thread_instructions "$bin" "$@"
   }
   printf '  %-16s %10s %10s %10s\n' row untraced traced difference
   for row in counted timed timed+counted; do
