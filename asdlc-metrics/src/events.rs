@@ -43,7 +43,8 @@ impl EventGuard {
 
 impl Drop for EventGuard {
     fn drop(&mut self) {
-        let trace = crate::exemplar::current::current().map(crate::metric::Traced::now);
+        let current = crate::exemplar::current::current();
+        let trace = current.as_ref().map(crate::metric::Traced::now);
         if self.succeeded {
             self.success.inc_traced(trace);
         } else {

@@ -23,6 +23,8 @@
 # Needs valgrind.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=callgrind.sh
+. "$repo/benches/scripts/callgrind.sh"
 
 build() { # <checkout> <work dir>: builds the harness against <checkout>'s runtime crate
   local checkout="$1" work="$2"
@@ -100,12 +102,7 @@ RUST
 count() { # <binary>: prints a row per variant
   local bin="$1"
   instructions() { # <row> <requests> [host]: instructions of the main thread
-    local out
-    out=$(mktemp -d)
-    valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out/cg" \
-      "$bin" "$@" >/dev/null 2>&1
-    sed -n 's/^summary: *//p' "$out/cg-01"
-    rm -rf "$out"
+    main_thread_instructions "$bin" "$@"
   }
   for headers in "" host; do
     echo "  requests with ${headers:-no other} header:"

@@ -52,17 +52,60 @@ fn valid(x: u64, letters: u64) -> u64 {
 
 /// Whether `digits` (a multiple of eight) are all hex digits of `case`,
 /// without decoding them: about half the work of [`decode`].
-// Always inlined: an id's length is then a constant, and its words unroll
-// into straight-line code beside the caller's own checks.
-#[inline(always)]
-pub(super) fn all_digits(digits: &[u8], case: Case) -> bool {
-    let mut valid_words = HIGH;
+#[cfg(test)]
+fn all_digits(digits: &[u8], case: Case) -> bool {
     let mut words = digits.chunks_exact(8);
-    for word in &mut words {
-        let x = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
-        valid_words &= valid(x, letters(x, case));
+    let bad = (&mut words).fold(0, |bad, word| {
+        bad | not_digits(&word.try_into().unwrap_or([0; 8]), case)
+    });
+    words.remainder().is_empty() && bad == 0
+}
+
+/// Per byte of `x`, its high bit set where `byte >= lo`; exact for bytes
+/// below 0x80 (see [`in_range`]).
+#[inline(always)]
+const fn at_least(x: u64, lo: u8) -> u64 {
+    x.wrapping_add(ONES * (0x80 - lo as u64))
+}
+
+/// Per byte of `x`, its high bit set where it is a digit of `case` (exact
+/// for bytes below 0x80), and other bits of no meaning.
+///
+/// The ranges' bounds are thresholds a byte passes in order: a digit of
+/// `0`–`9` passes one (`>= '0'`), of `a`–`f` three (`>= '0'`, `>= ':'`,
+/// `>= 'a'`), and every other byte an even number. So the XOR of the
+/// thresholds is the test: one addition per bound and an XOR, where a
+/// range check is two additions and two masks.
+#[inline(always)]
+const fn digit_bits(x: u64, case: Case) -> u64 {
+    let lower =
+        at_least(x, b'0') ^ at_least(x, b'9' + 1) ^ at_least(x, b'a') ^ at_least(x, b'f' + 1);
+    match case {
+        Case::Lower => lower,
+        Case::Any => lower ^ at_least(x, b'A') ^ at_least(x, b'F' + 1),
     }
-    words.remainder().is_empty() && valid_words == HIGH
+}
+
+/// The bytes of `digits` (`N` a multiple of eight) that are not digits of
+/// `case`: their high bits, OR-ed over the words. Zero when all are
+/// digits.
+///
+/// No branch per word: a caller checking several fields ORs their results
+/// and tests once.
+// Always inlined: the length is then a constant, and the words unroll into
+// straight-line code beside the caller's own checks.
+#[inline(always)]
+pub(super) fn not_digits<const N: usize>(digits: &[u8; N], case: Case) -> u64 {
+    const { assert!(N % 8 == 0, "whole words") };
+    let mut bad = 0;
+    for i in 0..N / 8 {
+        let word: [u8; 8] = digits[8 * i..8 * i + 8].try_into().unwrap_or([0; 8]);
+        let x = u64::from_le_bytes(word);
+        // `| x`: a byte of 0x80 or more is no digit, and may have disturbed
+        // the bytes above it (see `in_range`).
+        bad |= !digit_bits(x, case) | x;
+    }
+    bad & HIGH
 }
 
 /// Eight digits, the first in the lowest byte, as four bytes (the first in

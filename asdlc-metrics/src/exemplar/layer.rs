@@ -49,9 +49,8 @@ impl TraceIdLayer {
 struct SpanTrace(TraceContext);
 
 thread_local! {
-    /// (span id, the slot's value before that span was entered), innermost
-    /// last.
-    static ENTERED: RefCell<Vec<(u64, Option<TraceContext>)>> = const { RefCell::new(Vec::new()) };
+    /// The spans whose context this layer pushed, innermost last.
+    static ENTERED: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
 #[derive(Default)]
@@ -142,8 +141,8 @@ where
         let Some(SpanTrace(trace)) = span.extensions().get::<SpanTrace>().copied() else {
             return;
         };
-        let previous = super::current::replace(Some(trace));
-        let _ = ENTERED.try_with(|e| e.borrow_mut().push((id.into_u64(), previous)));
+        super::current::push(&trace);
+        let _ = ENTERED.try_with(|e| e.borrow_mut().push(id.into_u64()));
     }
 
     fn on_exit(&self, id: &Id, _ctx: Context<'_, S>) {
@@ -151,10 +150,9 @@ where
             let mut entered = e.borrow_mut();
             // Only a span this layer made current is undone (one that got
             // its trace id while entered was never pushed).
-            if entered.last().is_some_and(|(top, _)| *top == id.into_u64()) {
-                if let Some((_, previous)) = entered.pop() {
-                    super::current::replace(previous);
-                }
+            if entered.last() == Some(&id.into_u64()) {
+                entered.pop();
+                super::current::pop();
             }
         });
     }

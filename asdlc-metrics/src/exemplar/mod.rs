@@ -48,4 +48,5 @@ mod otel;
 mod trace_context;
 
 pub use layer::TraceIdLayer;
+pub(crate) use trace_context::ID_WORDS;
 pub use trace_context::TraceContext;

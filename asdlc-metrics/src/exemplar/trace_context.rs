@@ -3,6 +3,9 @@
 
 use super::hex::{self, Case};
 
+/// Words of a context's ids as an exemplar slot keeps them.
+pub(crate) const ID_WORDS: usize = 6;
+
 /// A trace id and, optionally, a span id: what an exemplar's `trace_id` and
 /// `span_id` labels say.
 ///
@@ -15,25 +18,29 @@ use super::hex::{self, Case};
 /// assert!(TraceContext::from_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01").is_none());
 /// ```
 #[derive(Clone, Copy)]
-pub struct TraceContext(Ids);
+pub struct TraceContext {
+    /// The ids, in one layout for both forms, so that storing them (an
+    /// exemplar slot's words) needs no branch on the form.
+    ids: [u8; ID_BYTES],
+    form: Form,
+}
+
+/// Bytes of [`TraceContext::ids`]: the 48 digits of a `traceparent`.
+const ID_BYTES: usize = 8 * ID_WORDS;
 
 /// The ids as their source gave them, so that neither a request's path nor
 /// a recording converts them: a `traceparent` is checked and kept as text,
 /// the other sources' bytes are written as hex at scrape time.
-#[derive(Clone, Copy)]
-enum Ids {
-    /// Raw ids (OpenTelemetry, numbers, application fields). A span id of
-    /// all zero is none (W3C reserves it as invalid).
-    Bytes {
-        trace_id: [u8; 16],
-        span_id: [u8; 8],
-    },
-    /// Lowercase hex digits from a `traceparent`, checked: exemplar label
-    /// text as it is. Neither id is all zero.
-    Hex {
-        trace_id: [u8; 32],
-        span_id: [u8; 16],
-    },
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// Raw ids (OpenTelemetry, numbers, application fields): the trace id's
+    /// 16 bytes, the span id's 8, zeros. A span id of all zero is none
+    /// (W3C reserves it as invalid).
+    Bytes,
+    /// Lowercase hex digits from a `traceparent`, checked: the trace id's
+    /// 32, the span id's 16, exemplar label text as it is. Neither id is
+    /// all zero.
+    Hex,
 }
 
 impl PartialEq for TraceContext {
@@ -61,6 +68,13 @@ impl std::fmt::Debug for TraceContext {
 }
 
 impl TraceContext {
+    /// A value for storage that holds no context yet (an all-zero trace
+    /// id, which no constructor returns): never handed out as a context.
+    pub(crate) const PLACEHOLDER: TraceContext = TraceContext {
+        ids: [0; ID_BYTES],
+        form: Form::Bytes,
+    };
+
     /// A context from a trace id and an optional span id; `None` when the
     /// trace id is zero (invalid in W3C Trace Context). A zero span id is
     /// taken as absent.
@@ -80,7 +94,13 @@ impl TraceContext {
     /// A context from the raw ids (as OpenTelemetry's `TraceId::to_bytes`
     /// gives them); `None` when the trace id is all zero.
     pub fn from_bytes(trace_id: [u8; 16], span_id: [u8; 8]) -> Option<Self> {
-        (trace_id != [0; 16]).then_some(TraceContext(Ids::Bytes { trace_id, span_id }))
+        let mut ids = [0; ID_BYTES];
+        ids[..16].copy_from_slice(&trace_id);
+        ids[16..24].copy_from_slice(&span_id);
+        (trace_id != [0; 16]).then_some(TraceContext {
+            ids,
+            form: Form::Bytes,
+        })
     }
 
     /// Reads a W3C `traceparent` header value
@@ -107,7 +127,15 @@ impl TraceContext {
     /// is not ASCII, so the header needs no UTF-8 check first.
     #[inline]
     pub(crate) fn from_traceparent_bytes(header: &[u8]) -> Option<Self> {
-        let b = header.trim_ascii();
+        // 55 bytes is version 00 as servers pass it, with no whitespace
+        // around: nothing to trim. (A 55-byte value with whitespace at an
+        // end would be too short trimmed; its first or last byte fails the
+        // digit checks below all the same.)
+        let b = if header.len() == 55 {
+            header
+        } else {
+            header.trim_ascii()
+        };
         // version 00 is exactly 55 bytes; later versions may append fields
         // after a dash, which a version-00 reader ignores.
         if b.len() < 55 || (b.len() > 55 && (b[..2] == *b"00" || b[55] != b'-')) {
@@ -120,13 +148,20 @@ impl TraceContext {
         let span_id: [u8; 16] = b[36..52].try_into().ok()?;
         // Version and flags, two digits each, checked as one word.
         let version_and_flags = [b[0], b[1], b[53], b[54], b'0', b'0', b'0', b'0'];
-        let digits = hex::all_digits(&trace_id, Case::Lower)
-            & hex::all_digits(&span_id, Case::Lower)
-            & hex::all_digits(&version_and_flags, Case::Lower);
-        if !digits || trace_id == [b'0'; 32] || span_id == [b'0'; 16] {
+        // One test for all three fields (see `hex::not_digits`).
+        let not_digits = hex::not_digits(&trace_id, Case::Lower)
+            | hex::not_digits(&span_id, Case::Lower)
+            | hex::not_digits(&version_and_flags, Case::Lower);
+        if not_digits != 0 || trace_id == [b'0'; 32] || span_id == [b'0'; 16] {
             return None;
         }
-        Some(TraceContext(Ids::Hex { trace_id, span_id }))
+        let mut ids = [0; ID_BYTES];
+        ids[..32].copy_from_slice(&trace_id);
+        ids[32..].copy_from_slice(&span_id);
+        Some(TraceContext {
+            ids,
+            form: Form::Hex,
+        })
     }
 
     /// Reads ids as applications write them in their own fields: a trace id
@@ -181,35 +216,70 @@ impl TraceContext {
     /// The ids as bytes, however they are held (the span id all zero when
     /// there is none): what makes two contexts equal.
     fn bytes(&self) -> ([u8; 16], [u8; 8]) {
-        match self.0 {
-            Ids::Bytes { trace_id, span_id } => (trace_id, span_id),
+        let (trace_id, span_id) = self.id_fields();
+        match self.form {
+            // Lengths fixed by `id_fields`: the conversions cannot fail.
+            Form::Bytes => (
+                trace_id.try_into().unwrap_or_default(),
+                span_id.try_into().unwrap_or_default(),
+            ),
             // Checked digits: decoding cannot fail.
-            Ids::Hex { trace_id, span_id } => (
-                hex::decode(&trace_id, Case::Lower).unwrap_or_default(),
-                hex::decode(&span_id, Case::Lower).unwrap_or_default(),
+            Form::Hex => (
+                hex::decode(trace_id, Case::Lower).unwrap_or_default(),
+                hex::decode(span_id, Case::Lower).unwrap_or_default(),
             ),
         }
     }
 
+    /// The trace id's and the span id's part of `ids`, in its form.
+    fn id_fields(&self) -> (&[u8], &[u8]) {
+        match self.form {
+            Form::Bytes => (&self.ids[..16], &self.ids[16..24]),
+            Form::Hex => self.ids.split_at(32),
+        }
+    }
+
     fn push_trace_id(&self, out: &mut Vec<u8>) {
-        match &self.0 {
-            Ids::Bytes { trace_id, .. } => hex::push(out, trace_id),
-            Ids::Hex { trace_id, .. } => out.extend_from_slice(trace_id),
+        let (trace_id, _) = self.id_fields();
+        match self.form {
+            Form::Bytes => hex::push(out, trace_id),
+            Form::Hex => out.extend_from_slice(trace_id),
         }
     }
 
     fn has_span_id(&self) -> bool {
-        match &self.0 {
-            Ids::Bytes { span_id, .. } => *span_id != [0; 8],
-            Ids::Hex { .. } => true,
-        }
+        let (_, span_id) = self.id_fields();
+        self.form == Form::Hex || span_id != [0; 8]
     }
 
     fn push_span_id(&self, out: &mut Vec<u8>) {
-        match &self.0 {
-            Ids::Bytes { span_id, .. } => hex::push(out, span_id),
-            Ids::Hex { span_id, .. } => out.extend_from_slice(span_id),
+        let (_, span_id) = self.id_fields();
+        match self.form {
+            Form::Bytes => hex::push(out, span_id),
+            Form::Hex => out.extend_from_slice(span_id),
         }
+    }
+
+    /// The ids as [`ID_WORDS`] words, and whether they are hex text: how an
+    /// exemplar slot keeps them, in atomic words that need no lock to
+    /// write (`metric/exemplar.rs`). One layout for both forms: no branch.
+    #[inline(always)]
+    pub(crate) fn words(&self) -> ([u64; ID_WORDS], bool) {
+        let mut words = [0; ID_WORDS];
+        for (word, bytes) in words.iter_mut().zip(self.ids.chunks_exact(8)) {
+            *word = u64::from_ne_bytes(bytes.try_into().unwrap_or_default());
+        }
+        (words, self.form == Form::Hex)
+    }
+
+    /// The context [`words`](Self::words) gave `words` and `hex` for.
+    pub(crate) fn from_words(words: [u64; ID_WORDS], hex: bool) -> Self {
+        let mut ids = [0; ID_BYTES];
+        for (bytes, word) in ids.chunks_exact_mut(8).zip(words) {
+            bytes.copy_from_slice(&word.to_ne_bytes());
+        }
+        let form = if hex { Form::Hex } else { Form::Bytes };
+        TraceContext { ids, form }
     }
 
     /// The context the current call runs in, if any: see the

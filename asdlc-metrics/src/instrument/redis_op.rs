@@ -83,7 +83,7 @@ impl RedisSeries {
     /// error if it failed ([`is_failure`]), and what it says about the
     /// connection.
     #[inline]
-    pub(crate) fn record(&self, outcome: Outcome, elapsed: Duration, trace: Option<Traced>) {
+    pub(crate) fn record(&self, outcome: Outcome, elapsed: Duration, trace: Option<Traced<'_>>) {
         self.duration.observe_traced(elapsed.as_secs_f64(), trace);
         if is_failure(outcome) {
             self.errors.inc_traced(trace);

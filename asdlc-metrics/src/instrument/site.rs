@@ -285,7 +285,8 @@ impl Resolved {
         let elapsed = start.zip(end).map(|(start, end)| start.until(end));
         // The call's trace, for exemplars: one relaxed load when no trace
         // was ever set.
-        let trace = crate::exemplar::current::current().map(|trace| Traced {
+        let current = crate::exemplar::current::current();
+        let trace = current.as_ref().map(|trace| Traced {
             trace,
             at: end.unwrap_or_else(Stamp::now),
         });
@@ -299,7 +300,7 @@ impl Resolved {
                 // `result="error"` series adds it up and keeps the trace.
                 self.count_reason(reason);
                 if let (Some(counted), Some(trace)) = (counted, trace) {
-                    counted.get(outcome).cell().keep_exemplar(trace, 1.0);
+                    counted.get(outcome).cell().keep_exemplar(&trace, 1.0);
                 }
             }
             (_, Some(counted)) => counted.get(outcome).inc_traced(trace),

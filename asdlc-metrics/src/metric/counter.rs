@@ -138,11 +138,11 @@ impl CounterCell {
 
     /// Adds `v`, with `trace` as the exemplar when there is one.
     #[inline]
-    pub(crate) fn add_traced(&self, v: u64, trace: Option<Traced>) {
+    pub(crate) fn add_traced(&self, v: u64, trace: Option<Traced<'_>>) {
         self.add(v);
         if let Some(trace) = trace {
             #[allow(clippy::cast_precision_loss)] // an exemplar value, not the count
-            self.keep_exemplar(trace, v as f64);
+            self.keep_exemplar(&trace, v as f64);
         }
     }
 
@@ -151,8 +151,18 @@ impl CounterCell {
     // Out of line: the caller's un-traced path stays a test and a branch.
     #[cold]
     #[inline(never)]
-    pub(crate) fn keep_exemplar(&self, trace: Traced, value: f64) {
+    pub(crate) fn keep_exemplar(&self, trace: &Traced<'_>, value: f64) {
         self.extras().exemplar.record(trace, value);
+    }
+
+    /// Adds `v` and keeps `traced` as the exemplar, all in line: for a
+    /// caller that is itself out of line.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))] // the middleware's
+    #[inline(always)]
+    pub(crate) fn add_keeping(&self, v: u64, traced: &Traced<'_>) {
+        self.add(v);
+        #[allow(clippy::cast_precision_loss)] // an exemplar value, not the count
+        self.extras().exemplar.record(traced, v as f64);
     }
 
     fn exemplar(&self) -> Option<Exemplar> {
@@ -168,6 +178,7 @@ impl CounterCell {
             .push(part.clone());
     }
 
+    #[inline]
     fn extras(&self) -> &Extras {
         self.extras.get_or_init(Box::default)
     }
@@ -199,20 +210,27 @@ impl Series<CounterCell> {
     /// ```
     #[inline]
     pub fn inc_with_exemplar(&self, trace: TraceContext) {
-        self.cell().add_traced(1, Some(Traced::now(trace)));
+        self.cell().add_traced(1, Some(Traced::now(&trace)));
     }
 
     /// Adds `v` and keeps `trace` as the counter's exemplar.
     #[inline]
     pub fn inc_by_with_exemplar(&self, v: u64, trace: TraceContext) {
-        self.cell().add_traced(v, Some(Traced::now(trace)));
+        self.cell().add_traced(v, Some(Traced::now(&trace)));
     }
 
     /// Adds one, with the current trace context (if any) as the exemplar:
     /// what the macros and the middleware record.
     #[inline]
-    pub(crate) fn inc_traced(&self, trace: Option<Traced>) {
+    pub(crate) fn inc_traced(&self, trace: Option<Traced<'_>>) {
         self.cell().add_traced(1, trace);
+    }
+
+    /// [`CounterCell::add_keeping`] of one.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))] // the middleware's
+    #[inline(always)]
+    pub(crate) fn inc_keeping(&self, traced: &Traced<'_>) {
+        self.cell().add_keeping(1, traced);
     }
 
     /// The current value.

@@ -101,13 +101,24 @@ impl HistogramCell {
 
     /// Records `v`, with `trace` as its bucket's exemplar when there is one.
     #[inline]
-    pub(crate) fn observe_traced(&self, v: f64, trace: Option<Traced>) {
+    pub(crate) fn observe_traced(&self, v: f64, trace: Option<Traced<'_>>) {
         let bucket = self.bucket_of(v);
         self.observe_in(bucket, v);
         if let Some(trace) = trace {
             self.exemplars
-                .record(self.bounds.len() + 1, bucket, trace, v);
+                .record(self.bounds.len() + 1, bucket, &trace, v);
         }
+    }
+
+    /// Records `v` and keeps `traced` as its bucket's exemplar, all in
+    /// line: for a caller that is itself out of line.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))] // the middleware's
+    #[inline(always)]
+    pub(crate) fn observe_keeping(&self, v: f64, traced: &Traced<'_>) {
+        let bucket = self.bucket_of(v);
+        self.observe_in(bucket, v);
+        self.exemplars
+            .record_in_line(self.bounds.len() + 1, bucket, traced, v);
     }
 
     /// The index of the bucket `v` falls in (`bounds.len()`: `+Inf`).
@@ -198,14 +209,21 @@ impl Series<HistogramCell> {
     /// ```
     #[inline]
     pub fn observe_with_exemplar(&self, v: f64, trace: TraceContext) {
-        self.cell().observe_traced(v, Some(Traced::now(trace)));
+        self.cell().observe_traced(v, Some(Traced::now(&trace)));
     }
 
     /// Records one observation with the current trace context (if any) as
     /// the exemplar: what the macros and the middleware record.
     #[inline]
-    pub(crate) fn observe_traced(&self, v: f64, trace: Option<Traced>) {
+    pub(crate) fn observe_traced(&self, v: f64, trace: Option<Traced<'_>>) {
         self.cell().observe_traced(v, trace);
+    }
+
+    /// [`HistogramCell::observe_keeping`].
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))] // the middleware's
+    #[inline(always)]
+    pub(crate) fn observe_keeping(&self, v: f64, traced: &Traced<'_>) {
+        self.cell().observe_keeping(v, traced);
     }
 
     /// Records a duration in seconds.

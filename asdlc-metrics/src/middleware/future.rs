@@ -76,8 +76,12 @@ impl InFlight {
         if let Some((endpoint, start)) = self.request.take() {
             // One clock read: the end of the duration is the exemplars' time.
             let end = Stamp::now();
-            let trace = current::current_or(self.trace).map(|trace| Traced { trace, at: end });
-            endpoint.finish(status, start.until(end), trace);
+            let elapsed = start.until(end);
+            let mut found = None;
+            match current::current_or(self.trace.as_ref(), &mut found) {
+                None => endpoint.finish(status, elapsed),
+                Some(trace) => endpoint.finish_traced(status, elapsed, &Traced { trace, at: end }),
+            }
         }
     }
 }
@@ -160,7 +164,7 @@ where
         }
         // The handler runs in the request's trace: what it records (a
         // `#[timed]` function it calls) gets the same exemplar.
-        let scope = this.in_flight.trace.map(current::Scope::enter);
+        let scope = this.in_flight.trace.as_ref().map(current::Scope::enter);
         let guard = PollGuard(this.in_flight);
         let result = this.inner.poll(cx);
         std::mem::forget(guard);

@@ -142,7 +142,9 @@ struct OpGuard {
 impl Drop for OpGuard {
     fn drop(&mut self) {
         let end = crate::clock::Stamp::now();
-        let trace = crate::exemplar::current::current()
+        let current = crate::exemplar::current::current();
+        let trace = current
+            .as_ref()
             .map(|trace| crate::metric::Traced { trace, at: end });
         self.series
             .record(self.outcome, self.start.until(end), trace);
