@@ -4,7 +4,7 @@
 # bound: what the generated code costs without running the macro), and with
 # #[autometrics] on each. Dependencies are built first; then each crate is
 # rebuilt alone (touch + cargo build, debug profile, 5 runs with hyperfine)
-# — the cost a developer pays per edit.
+# — the cost a developer pays per edit. RUNS=<n> changes the 5 runs.
 #
 # BEFORE=<checkout of an older commit> adds that commit's macros as a row,
 # measured in the same run (e.g. `git worktree add /tmp/base <rev>`).
@@ -143,5 +143,5 @@ if [ -n "${BEFORE:-}" ]; then
 fi
 runs+=(--prepare 'touch autometrics/src/lib.rs' -n 'autometrics #[autometrics]' 'cargo build -q -p gen-autometrics')
 out="$work/results.md"
-hyperfine --warmup 1 --runs 5 --export-markdown "$out" "${runs[@]}"
+hyperfine --warmup 1 --runs "${RUNS:-5}" --export-markdown "$out" "${runs[@]}"
 cat "$out"
