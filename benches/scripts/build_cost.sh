@@ -26,36 +26,19 @@ asdlc-metrics = { path = "$repo/asdlc-metrics", default-features = false }
 autometrics = { version = "3", default-features = false, features = ["prometheus-0_14"] }
 TOML
 
-gen() { # name, dependency line, use line, attributes[, "async " for async fns]
-  local name=$1 dep=$2 use=$3 attrs=$4 async=${5:-}
-  mkdir -p "$work/$name/src"
-  printf '[package]\nname = "gen-%s"\nversion = "0.0.0"\nedition = "2024"\npublish = false\n\n[dependencies]\n%s\n' "$name" "$dep" > "$work/$name/Cargo.toml"
-  {
-    echo "$use"
-    for i in $(seq 1 $n); do
-      printf '%s\npub %sfn f%d(x: u64) -> Result<u64, String> {\n    if x == %d { return Err("unlucky".to_owned()); }\n    Ok(x.wrapping_mul(%d).rotate_left(7))\n}\n\n' "$attrs" "$async" "$i" "$i" "$i"
-    done
-  } > "$work/$name/src/lib.rs"
+# One function $1 of each shape, without attributes.
+small_fn() { # the goal's: three lines
+  printf 'pub fn f%d(x: u64) -> Result<u64, String> {\n    if x == %d { return Err("unlucky".to_owned()); }\n    Ok(x.wrapping_mul(%d).rotate_left(7))\n}\n\n' "$1" "$1" "$1"
 }
-gen plain "" "" ""
-gen asdlc 'asdlc-metrics = { workspace = true }' 'use asdlc_metrics::{counted, timed};' $'#[timed]\n#[counted]'
-gen autometrics 'autometrics = { workspace = true }' 'use autometrics::autometrics;' '#[autometrics]'
-# The same functions as `async fn` (counted by build_cost_instructions.sh).
-gen async-plain "" "" "" "async "
-gen async-asdlc 'asdlc-metrics = { workspace = true }' 'use asdlc_metrics::{counted, timed};' $'#[timed]\n#[counted]' "async "
-
-# Functions of a more usual size (17 lines: a guard clause, a loop, a
-# match), counted by build_cost_instructions.sh.
-gen_large() { # name, dependency line, use line, attributes
-  local name=$1 dep=$2 use=$3 attrs=$4
-  mkdir -p "$work/$name/src"
-  printf '[package]\nname = "gen-%s"\nversion = "0.0.0"\nedition = "2024"\npublish = false\n\n[dependencies]\n%s\n' "$name" "$dep" > "$work/$name/Cargo.toml"
-  {
-    echo "$use"
-    for i in $(seq 1 $n); do
-      printf '%s\n' "$attrs"
-      cat <<RUST
-pub fn f$i(items: &[u64], limit: usize) -> Result<Vec<u64>, String> {
+small_async_fn() { # the same as `async fn`
+  printf 'pub async fn f%d(x: u64) -> Result<u64, String> {\n    if x == %d { return Err("unlucky".to_owned()); }\n    Ok(x.wrapping_mul(%d).rotate_left(7))\n}\n\n' "$1" "$1" "$1"
+}
+try_fn() { # an `async fn` whose body uses `?`, as most axum handlers do (the body then goes into an `async` block)
+  printf 'pub async fn f%d(x: &str) -> Result<u64, std::num::ParseIntError> {\n    let v: u64 = x.parse()?;\n    Ok(v.wrapping_mul(%d))\n}\n\n' "$1" "$1"
+}
+large_fn() { # a more usual size: 17 lines, a guard clause, a loop, a match
+  cat <<RUST
+pub fn f$1(items: &[u64], limit: usize) -> Result<Vec<u64>, String> {
     if items.is_empty() {
         return Err(String::from("no items"));
     }
@@ -65,9 +48,9 @@ pub fn f$i(items: &[u64], limit: usize) -> Result<Vec<u64>, String> {
             break;
         }
         let v = match item % 3 {
-            0 => item.wrapping_mul($i),
-            1 => item.rotate_left(7) ^ $i,
-            _ => item.saturating_sub($i),
+            0 => item.wrapping_mul($1),
+            1 => item.rotate_left(7) ^ $1,
+            _ => item.saturating_sub($1),
         };
         out.push(v);
     }
@@ -77,27 +60,34 @@ pub fn f$i(items: &[u64], limit: usize) -> Result<Vec<u64>, String> {
 }
 
 RUST
-    done
-  } > "$work/$name/src/lib.rs"
 }
-gen_large large-plain "" "" ""
-gen_large large-asdlc 'asdlc-metrics = { workspace = true }' 'use asdlc_metrics::{counted, timed};' $'#[timed]\n#[counted]'
 
-# `async fn`s whose body uses `?`, as most axum handlers do (the body then
-# goes into an `async` block), counted by build_cost_instructions.sh.
-gen_try() { # name, dependency line, use line, attributes
-  local name=$1 dep=$2 use=$3 attrs=$4
+gen() { # name, dependency line, use line, attributes, function shape
+  local name=$1 dep=$2 use=$3 attrs=$4 shape=$5
   mkdir -p "$work/$name/src"
   printf '[package]\nname = "gen-%s"\nversion = "0.0.0"\nedition = "2024"\npublish = false\n\n[dependencies]\n%s\n' "$name" "$dep" > "$work/$name/Cargo.toml"
   {
     echo "$use"
     for i in $(seq 1 $n); do
-      printf '%s\npub async fn f%d(x: &str) -> Result<u64, std::num::ParseIntError> {\n    let v: u64 = x.parse()?;\n    Ok(v.wrapping_mul(%d))\n}\n\n' "$attrs" "$i" "$i"
+      printf '%s\n' "$attrs"
+      "$shape" "$i"
     done
   } > "$work/$name/src/lib.rs"
 }
-gen_try try-plain "" "" ""
-gen_try try-asdlc 'asdlc-metrics = { workspace = true }' 'use asdlc_metrics::{counted, timed};' $'#[timed]\n#[counted]'
+ours='asdlc-metrics = { workspace = true }'
+ours_use='use asdlc_metrics::{counted, timed};'
+ours_attrs=$'#[timed]\n#[counted]'
+gen plain "" "" "" small_fn
+gen asdlc "$ours" "$ours_use" "$ours_attrs" small_fn
+gen autometrics 'autometrics = { workspace = true }' 'use autometrics::autometrics;' '#[autometrics]' small_fn
+# The other shapes, counted by build_cost_instructions.sh against their own
+# plain build.
+gen async-plain "" "" "" small_async_fn
+gen async-asdlc "$ours" "$ours_use" "$ours_attrs" small_async_fn
+gen large-plain "" "" "" large_fn
+gen large-asdlc "$ours" "$ours_use" "$ours_attrs" large_fn
+gen try-plain "" "" "" try_fn
+gen try-asdlc "$ours" "$ours_use" "$ours_attrs" try_fn
 
 # What `#[timed] #[counted]` expands to on these functions, written by hand.
 mkdir -p "$work/hand/src"
