@@ -12,3 +12,18 @@ main_thread_instructions() {
   sed -n 's/^summary: *//p' "$out/cg-01"
   rm -rf "$out"
 }
+
+# harness_crate <dir> <name> <dependency lines> [<more TOML>]: a scratch
+# package in <dir> for a measuring binary, with this repository's
+# Cargo.lock (the same dependency versions as the rows it is compared
+# with), in a workspace of its own.
+harness_crate() {
+  local work="$1" name="$2" deps="$3" more="${4:-}"
+  mkdir -p "$work/src"
+  cp "$repo/Cargo.lock" "$work/"
+  printf '[package]\nname = "%s"\nversion = "0.0.0"\nedition = "2024"\npublish = false\n\n[dependencies]\n%s\n\n%s[workspace]\n' \
+    "$name" "$deps" "$more" >"$work/Cargo.toml"
+}
+
+# Line tables in release builds, for callgrind's per-function split.
+RELEASE_LINE_TABLES=$'[profile.release]\ndebug = 1\n\n'

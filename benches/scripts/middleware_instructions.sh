@@ -28,26 +28,13 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 
 build() { # <checkout> <work dir>: builds the harness against <checkout>'s runtime crate
   local checkout="$1" work="$2"
-  mkdir -p "$work/src"
-  cp "$repo/Cargo.lock" "$work/"
-  cat > "$work/Cargo.toml" <<TOML
-[package]
-name = "middleware-instructions"
-version = "0.0.0"
-edition = "2024"
-publish = false
-
-[dependencies]
+  harness_crate "$work" middleware-instructions "$(cat <<TOML
 asdlc-metrics = { path = "$checkout/asdlc-metrics", default-features = false, features = ["axum"] }
 axum = { version = "0.8", default-features = false, features = ["tokio", "http1", "matched-path"] }
 tokio = { version = "1", features = ["rt"] }
 tower = { version = "0.5", features = ["util"] }
-
-[profile.release]
-debug = 1
-
-[workspace]
 TOML
+  )" "$RELEASE_LINE_TABLES"
   cat > "$work/src/main.rs" <<'RUST'
 use std::hint::black_box;
 

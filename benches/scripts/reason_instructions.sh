@@ -8,21 +8,13 @@
 # start-up. Needs valgrind.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=callgrind.sh
+. "$repo/benches/scripts/callgrind.sh"
 work="$repo/target/reason-instructions"
-mkdir -p "$work/src"
-cp "$repo/Cargo.lock" "$work/"
-cat > "$work/Cargo.toml" <<TOML
-[package]
-name = "reason-instructions"
-version = "0.0.0"
-edition = "2024"
-publish = false
-
-[dependencies]
+harness_crate "$work" reason-instructions "$(cat <<TOML
 asdlc-metrics = { path = "$repo/asdlc-metrics", default-features = false }
-
-[workspace]
 TOML
+)"
 cat > "$work/src/main.rs" <<'RUST'
 use std::hint::black_box;
 

@@ -21,25 +21,12 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 
 build() { # <checkout> <work dir>
   local checkout="$1" work="$2"
-  mkdir -p "$work/src"
-  cp "$repo/Cargo.lock" "$work/"
-  cat > "$work/Cargo.toml" <<TOML
-[package]
-name = "traced-function-instructions"
-version = "0.0.0"
-edition = "2024"
-publish = false
-
-[dependencies]
+  harness_crate "$work" traced-function-instructions "$(cat <<TOML
 asdlc-metrics = { path = "$checkout/asdlc-metrics", default-features = false }
 tracing = "0.1"
 tracing-subscriber = { version = "0.3", default-features = false, features = ["registry", "std"] }
-
-[profile.release]
-debug = 1
-
-[workspace]
 TOML
+  )" "$RELEASE_LINE_TABLES"
   cat > "$work/src/main.rs" <<'RUST'
 use std::hint::black_box;
 
